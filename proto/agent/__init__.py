@@ -1,0 +1,1 @@
+"""Generated modules of the Cocos `agent` package (regenerate with python -m proto.generate)."""

@@ -1,0 +1,1 @@
+"""Generated modules of the Cocos `cvms` package (regenerate with python -m proto.generate)."""

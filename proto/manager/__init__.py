@@ -1,0 +1,1 @@
+"""Generated modules of the Cocos `manager` package (regenerate with python -m proto.generate)."""
