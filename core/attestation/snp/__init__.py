@@ -1,0 +1,3 @@
+"""AMD SEV-SNP evidence: parse (report, certs, certtable), verify (verify), validate (policy)."""
+
+from __future__ import annotations
