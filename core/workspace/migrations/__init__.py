@@ -1,0 +1,1 @@
+"""Alembic migration scripts of the workspace store (loaded from files by alembic, not imported)."""
