@@ -10,17 +10,17 @@ import logging
 import sys
 from typing import Callable, Sequence
 
-from app.cli import audit_cmds, ca_cmds, keys_cmds, workspace_cmds
+from app.cli import attest_cmds, audit_cmds, ca_cmds, collateral_cmds, keys_cmds, manifest_cmds, workspace_cmds
 from app.cli.context import EXIT_BAD_INPUT, EXIT_REFUSED, Context
 from core.errors import BadInput, PrismError
 
-COMMAND_GROUPS = (workspace_cmds, keys_cmds, ca_cmds, audit_cmds)
+COMMAND_GROUPS = (workspace_cmds, keys_cmds, ca_cmds, audit_cmds, attest_cmds, collateral_cmds, manifest_cmds)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="prism",
-        description="Prism Desktop command line: workspaces, offline keys, local CA, audit log.",
+        description="Prism Desktop command line: workspaces, offline keys, local CA, audit log, attestation.",
     )
     parser.add_argument("--home", help="Prism home directory (default: $PRISM_HOME or the user data dir)")
     parser.add_argument("--workspace", default="default", help="workspace to act on (default: default)")
