@@ -77,9 +77,9 @@ def _classify_crl(data: bytes) -> list[Classified]:
     try:
         crl = (x509.load_pem_x509_crl(data.strip()) if data.lstrip().startswith(b"-----BEGIN")
                else x509.load_der_x509_crl(data))
+        issuer = cn_of(crl.issuer)  # parsed lazily: a bad issuer name only fails here
     except ValueError:
         return []
-    issuer = cn_of(crl.issuer)
     if issuer in _INTEL_CRL_ISSUERS:
         kind, key = _INTEL_CRL_ISSUERS[issuer]
         return [(kind, key, data)]
