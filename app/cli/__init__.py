@@ -10,11 +10,11 @@ import logging
 import sys
 from typing import Callable, Sequence
 
-from app.cli import attest_cmds, audit_cmds, ca_cmds, collateral_cmds, keys_cmds, manifest_cmds, workspace_cmds
+from app.cli import attest_cmds, audit_cmds, ca_cmds, collateral_cmds, keys_cmds, manifest_cmds, sandbox_cmds, workspace_cmds
 from app.cli.context import EXIT_BAD_INPUT, EXIT_REFUSED, Context
 from core.errors import BadInput, PrismError
 
-COMMAND_GROUPS = (workspace_cmds, keys_cmds, ca_cmds, audit_cmds, attest_cmds, collateral_cmds, manifest_cmds)
+COMMAND_GROUPS = (workspace_cmds, keys_cmds, ca_cmds, audit_cmds, attest_cmds, collateral_cmds, manifest_cmds, sandbox_cmds)
 
 
 def build_parser() -> argparse.ArgumentParser:
