@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("prism-desktop")
 
 PASSPHRASE_ENV = "PRISM_PASSPHRASE"  # optional: unlock at start (screenshots, kiosk set-ups)
-VIEW_CHOICES = ("keys", "certificates", "audit")
+VIEW_CHOICES = ("keys", "certificates", "audit", "inspector")
 SCREENSHOT_SETTLE_S = 0.3
 
 
@@ -37,6 +37,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workspace", metavar="NAME", help="workspace to open (default: 'default', "
                         "created when missing)")
     parser.add_argument("--view", choices=VIEW_CHOICES, default="keys", help="view shown at start")
+    parser.add_argument("--evidence", metavar="FILE", action="append", default=[],
+                        help="open attestation evidence in the inspector at start (repeat to add its "
+                             "certificates, a policy or collateral, as if dropped together)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--smoke", action="store_true",
                       help="self-check: start the loop, open the workspace, one async round trip, exit")
@@ -77,6 +80,7 @@ async def _run(app: QApplication, args: argparse.Namespace) -> int:
         window = None if args.smoke else _make_window(app, session, args.view)
         if window is not None:
             await _first_paint(window)  # so the import below does not compete with it for the GIL
+            _open_evidence(window, args.evidence)
         await _open_workspace(session, args)
         if window is None:
             return await _smoke(session)
@@ -159,6 +163,11 @@ def _make_window(app: QApplication, session: Session, view: str) -> MainWindow:
     window.show_view(view)
     window.show()
     return window
+
+
+def _open_evidence(window: MainWindow, files: list[str]) -> None:
+    if files:
+        window.inspector_view.open_paths([Path(name) for name in files])
 
 
 async def _screenshot(window: MainWindow, target: Path) -> int:

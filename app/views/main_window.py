@@ -20,6 +20,7 @@ from app.resources import icon
 from app.session import Session
 from app.views.audit_view import AuditView
 from app.views.certificates_view import CertificatesView
+from app.views.inspector_view import InspectorView
 from app.views.keys_view import KeysView
 from app.views.unlock_dialog import UnlockDialog
 from app.views.widgets.chain_banner import chain_summary
@@ -27,7 +28,7 @@ from app.views.widgets.message_bar import MessageBar, error_text
 from app.views.workspace_bar import WorkspaceBar
 
 VIEWS = (("keys", "Keys", "keys"), ("certificates", "Certificates", "certificate"),
-         ("audit", "Audit log", "audit"))
+         ("audit", "Audit log", "audit"), ("inspector", "Attestation", "inspector"))
 SIDEBAR_INK = "#dfe5ff"
 SIDEBAR_STYLE = """
 QListWidget#sidebar { background: #1f2740; color: #e8ecff; border: none; padding-top: 8px;
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self.keys_view = KeysView(session)
         self.certificates_view = CertificatesView(session)
         self.audit_view = AuditView(session)
+        self.inspector_view = InspectorView(session)
         self._build_center()
         self._build_status_bar()
         for view in (self.keys_view, self.certificates_view):
@@ -78,7 +80,8 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.views: dict[str, QWidget] = {"keys": self.keys_view,
                                           "certificates": self.certificates_view,
-                                          "audit": self.audit_view}
+                                          "audit": self.audit_view,
+                                          "inspector": self.inspector_view}
         for key, title, icon_name in VIEWS:
             item = QListWidgetItem(icon(icon_name, SIDEBAR_INK), title)
             item.setData(Qt.ItemDataRole.UserRole, key)

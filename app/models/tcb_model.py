@@ -1,0 +1,112 @@
+"""Table model of an SNP report's TCB, component by component, against the policy's minimums."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
+
+if TYPE_CHECKING:
+    from core.attestation.snp.policy import SnpPolicy
+    from core.attestation.snp.report import AttestationReport
+
+Index = QModelIndex | QPersistentModelIndex
+
+COL_COMPONENT, COL_REPORTED, COL_CURRENT, COL_COMMITTED, COL_LAUNCH, COL_MINIMUM, COL_RESULT = range(7)
+HEADERS = ("Component", "Reported", "Current", "Committed", "Launch", "Policy minimum", "Result")
+RowRole = Qt.ItemDataRole.UserRole + 1
+TITLES = {"fmc": "FMC", "bootloader": "Boot loader", "tee": "TEE (PSP OS)", "snp": "SNP firmware",
+          "microcode": "Microcode"}
+RESULT_COLOURS = {"meets": "#1a7f4b", "below": "#b3261e", "none": "#5b6577"}
+
+
+@dataclass(frozen=True, slots=True)
+class TcbRow:
+    component: str
+    reported: int
+    current: int
+    committed: int
+    launch: int
+    minimum: int | None          # the policy's minimum for REPORTED_TCB (None: not checked)
+    launch_minimum: int | None   # the policy's minimum for LAUNCH_TCB
+
+    @property
+    def result(self) -> str:
+        """"meets", "below" (a minimum is not met) or "none" (the policy sets no minimum)."""
+        if self.minimum is None and self.launch_minimum is None:
+            return "none"
+        low = ((self.minimum is not None and self.reported < self.minimum)
+               or (self.launch_minimum is not None and self.launch < self.launch_minimum))
+        return "below" if low else "meets"
+
+
+def tcb_rows(report: AttestationReport, policy: SnpPolicy | None) -> list[TcbRow]:
+    minimum = dict(policy.minimum_tcb.items()) if policy and policy.minimum_tcb else {}
+    launch_min = dict(policy.minimum_launch_tcb.items()) if policy and policy.minimum_launch_tcb else {}
+    reported = report.reported_tcb.components()
+    current = report.current_tcb.components()
+    committed = report.committed_tcb.components()
+    launch = report.launch_tcb.components()
+    return [TcbRow(name, value, current.get(name, 0), committed.get(name, 0), launch.get(name, 0),
+                   minimum.get(name), launch_min.get(name)) for name, value in reported.items()]
+
+
+class TcbModel(QAbstractTableModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[TcbRow] = []
+
+    def set_rows(self, rows: Sequence[TcbRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row(self, row: int) -> TcbRow:
+        return self._rows[row]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
+                and 0 <= section < len(HEADERS)):
+            return HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == RowRole:
+            return row
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, index.column())
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == COL_RESULT:
+            return QColor(RESULT_COLOURS[row.result])
+        if role == Qt.ItemDataRole.TextAlignmentRole and COL_REPORTED <= index.column() <= COL_MINIMUM:
+            return int(Qt.AlignmentFlag.AlignCenter)
+        return None
+
+    @staticmethod
+    def _display(row: TcbRow, column: int) -> str | None:
+        if column == COL_COMPONENT:
+            return TITLES.get(row.component, row.component)
+        values = {COL_REPORTED: row.reported, COL_CURRENT: row.current,
+                  COL_COMMITTED: row.committed, COL_LAUNCH: row.launch}
+        if column in values:
+            return str(values[column])
+        if column == COL_MINIMUM:
+            parts = [f"{row.minimum}" if row.minimum is not None else "",
+                     f"launch {row.launch_minimum}" if row.launch_minimum is not None else ""]
+            return ", ".join(p for p in parts if p) or "—"
+        if column == COL_RESULT:
+            return {"meets": "meets the minimum", "below": "BELOW the minimum",
+                    "none": "not checked"}[row.result]
+        return None
