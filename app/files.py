@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Collection
 from pathlib import Path
 
 from core.errors import AlreadyExists, BadInput, NotFound
+from core.fsio import atomic_write
 
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_KEY_FILE = 1024 * 1024  # real key files are a few KiB; refuse to slurp a wrong 4 GiB pick
@@ -53,21 +52,8 @@ def unique_name(base: str, taken: set[str]) -> str:
 
 
 def write_file(path: Path, data: bytes, *, secret: bool = False) -> None:
-    """Atomic write: temp file (0600 before any byte lands), fsync, replace."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        if not secret:
-            os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Atomic write (see ``core.fsio``): 0600 for a secret, 0644 for anything meant to be shared."""
+    atomic_write(Path(path), data, mode=0o600 if secret else 0o644)
 
 
 def write_new_files(directory: Path, files: dict[str, bytes], *,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core.errors import BadInput, KeystoreLocked, Refused
+from core.fsio import atomic_write
 from core.workspace.manager import WorkspaceManager
 from core.workspace.workspace import Workspace
 
@@ -42,24 +43,15 @@ def read_input_file(path: str) -> bytes:
 
 
 def write_private_file(path: Path, data: bytes) -> None:
-    """Write a file only its owner can read, created 0600 before any byte lands in it."""
+    """Write a file only its owner can read, created 0600 before any byte lands in it (atomically)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write(path, data, mode=0o600)
 
 
 def write_public_file(path: Path, data: bytes) -> None:
+    """Write a file anyone may read (a certificate, a report), atomically and 0644."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    atomic_write(path, data, mode=0o644)
 
 
 @dataclass

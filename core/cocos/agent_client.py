@@ -28,6 +28,7 @@ from core.cocos.progress import (
     read_chunks,
 )
 from core.errors import BadInput, Refused
+from core.protowire import ProtobufWireError, bytes_field, expect_int, iter_fields
 from proto.agent import agent_pb2, agent_pb2_grpc
 
 __all__ = ["ALGO_TYPES", "AgentClient", "AttestationType", "Signer"]
@@ -291,7 +292,7 @@ def _file_size(metadata: Any) -> int:
     for key, value in metadata or ():
         if key == "file-size":
             text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
-            if text.isdigit():
+            if text.isascii() and text.isdigit():
                 return int(text)
             _log.warning("ignoring a file-size header that is not a number: %r", text)
     return 0
@@ -324,53 +325,19 @@ def _attestation_type(value: object) -> AttestationType:
 
 
 def _health_request(service: str) -> bytes:
-    """``HealthCheckRequest{service}`` encoded by hand: field 1, length-delimited."""
-    name = service.encode("utf-8")
-    return b"\x0a" + _varint(len(name)) + name
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _read_varint(data: bytes, position: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if position >= len(data) or shift > 63:
-            raise ValueError("truncated varint")
-        byte = data[position]
-        value |= (byte & 0x7F) << shift
-        position, shift = position + 1, shift + 7
-        if not byte & 0x80:
-            return value, position
+    """``HealthCheckRequest{service}``: field 1, written even when empty (as the agent has always seen it)."""
+    return bytes_field(1, service.encode("utf-8"), keep_empty=True)
 
 
 def _health_status(data: bytes) -> int:
     """``HealthCheckResponse.status`` (field 1, varint); 0 (UNKNOWN) when absent or malformed."""
-    status, position = 0, 0
+    what = "health-check answer"
+    status = 0
     try:
-        while position < len(data):
-            tag, position = _read_varint(data, position)
-            wire = tag & 7
-            if wire == 0:
-                value, position = _read_varint(data, position)
-                if tag >> 3 == 1:
-                    status = value
-            elif wire == 2:
-                length, position = _read_varint(data, position)
-                position += length
-            elif wire in (1, 5):
-                position += 8 if wire == 1 else 4
-            else:
-                raise ValueError(f"wire type {wire}")
-        if position > len(data):
-            raise ValueError("truncated field")
-    except ValueError as error:
+        for field in iter_fields(data, what):
+            if field.number == 1:
+                status = expect_int(field, what, varint_only=True)  # the last one wins
+    except ProtobufWireError as error:
         _log.warning("unreadable health-check answer (%s)", error)
         return 0
     return status

@@ -7,14 +7,12 @@ one chunk is in memory at a time.
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 import zipfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
 from core.errors import BadInput
+from core.fsio import AtomicFile
 
 __all__ = ["CHUNK_SIZE", "Progress", "ProgressTracker", "PartialFile", "check_upload_file", "check_zip",
            "read_chunks"]
@@ -85,44 +83,30 @@ async def read_chunks(path: Path, chunk_size: int = CHUNK_SIZE) -> AsyncIterator
 
 
 class PartialFile:
-    """A temporary file beside ``dest`` that becomes ``dest`` only once complete."""
+    """A temporary file beside ``dest`` (0600) that becomes ``dest`` only once complete."""
 
     def __init__(self, dest: Path) -> None:
         self.dest = dest
-        self._handle: BinaryIO | None = None
-        self._path: Path | None = None
+        self._file: AtomicFile | None = None
 
     async def open(self) -> None:
         try:
             self.dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = await asyncio.to_thread(tempfile.mkstemp, prefix=f".{self.dest.name}.",
-                                               suffix=".part", dir=self.dest.parent)
+            self._file = await asyncio.to_thread(AtomicFile, self.dest)
         except OSError as error:
             raise BadInput(f"cannot write into {self.dest.parent}: {error.strerror}") from None
-        self._path = Path(name)
-        self._handle = os.fdopen(fd, "wb")
 
     async def write(self, data: bytes) -> None:
-        assert self._handle is not None
-        await asyncio.to_thread(self._handle.write, data)
+        assert self._file is not None
+        await asyncio.to_thread(self._file.write, data)
 
     async def commit(self) -> Path:
-        assert self._handle is not None and self._path is not None
-        handle = self._handle
-        await asyncio.to_thread(_flush_and_sync, handle)
-        handle.close()
-        os.replace(self._path, self.dest)
-        self._handle = self._path = None
+        assert self._file is not None
+        await asyncio.to_thread(self._file.commit)
+        self._file = None
         return self.dest
 
     def discard(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-        if self._path is not None:
-            self._path.unlink(missing_ok=True)
-        self._handle = self._path = None
-
-
-def _flush_and_sync(handle: BinaryIO) -> None:
-    handle.flush()
-    os.fsync(handle.fileno())
+        if self._file is not None:
+            self._file.discard()
+        self._file = None

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from pathlib import Path
 from typing import Callable
 
 from core.errors import NotFound, PrismError, Refused
+from core.fsio import AtomicFile
 
 log = logging.getLogger(__name__)
 
@@ -17,44 +16,13 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
+    """Replace ``path`` with ``data`` (owner-only, fsynced, directory fsynced): see ``core.fsio``.
 
-    The temp file is created 0600 before any byte is written (no window where another user
-    can open it), fsynced, renamed over the target, and the directory is fsynced so the
-    rename itself survives a power cut.
+    Creates a missing parent folder owner-only, because it will hold secrets.
     """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o600)
-    try:
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _fsync_directory(directory: Path) -> None:
-    if os.name != "posix":
-        return  # Windows cannot open a directory for fsync; NTFS journals the rename
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with AtomicFile(path, mode=0o600) as target:
+        target.write(data)
 
 
 def read_bounded(path: Path, *, what: str, too_big: Callable[[str], PrismError],

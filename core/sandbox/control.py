@@ -22,6 +22,7 @@ from typing import Any
 import grpc
 
 from core.errors import BadInput, Refused
+from core.fsio import atomic_write_json
 from core.sandbox.tee import MISBEHAVIOURS
 from proto.manager import manager_pb2, manager_pb2_grpc
 
@@ -36,13 +37,8 @@ class SandboxControlError(Refused):
 
 
 def write_json_atomic(path: Path, value: dict[str, Any]) -> None:
-    """Temp file, fsync, replace: a reader never sees half a status file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(value, handle, indent=2, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    """A reader never sees half a status file (``core.fsio``); only the sandbox's owner reads it."""
+    atomic_write_json(path, value, indent=2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from core.fsio import atomic_write
 from core.cocos.channels import parse_go_duration
 from core.errors import BadInput, NotFound, PrismError, Refused
 from core.sandbox.control import PROJECT_ROOT, SandboxPaths, write_json_atomic
@@ -62,9 +63,7 @@ class VmRecord:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    atomic_write(path, data, mode=0o600)
 
 
 def _port_free(port: int) -> bool:

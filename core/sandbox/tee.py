@@ -28,6 +28,7 @@ from core.attestation.snp.certs import load_certificates, parse_vek_extensions
 from core.attestation.snp.fields import FIELD_BY_NAME, REPORT_SIZE, SIGNED_END
 from core.attestation.snp.tcb import Product, TcbVersion
 from core.errors import BadInput, PrismError
+from core.fsio import atomic_write
 from core.sandbox.chain import ChainKeys, SandboxChain, build_chain, generate_keys
 
 log = logging.getLogger(__name__)
@@ -50,18 +51,6 @@ class SandboxStateError(BadInput):
     """The sandbox TEE's saved chain is unreadable or inconsistent."""
 
     code = "sandbox-state"
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    # 0600 from creation, fsync, then atomic replace: a crash never leaves a readable partial key.
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 class SandboxTee:
@@ -94,9 +83,9 @@ class SandboxTee:
         for role in _FILES:
             cert: x509.Certificate = getattr(chain, role)
             key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = getattr(keys, role)
-            _write_private(self.state_dir / _KEYS[role], key.private_bytes(
+            atomic_write(self.state_dir / _KEYS[role], key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-            _write_private(self.state_dir / _FILES[role], cert.public_bytes(serialization.Encoding.PEM))
+            atomic_write(self.state_dir / _FILES[role], cert.public_bytes(serialization.Encoding.PEM))
         return chain, keys.vcek
 
     def _load(self) -> tuple[SandboxChain, ec.EllipticCurvePrivateKey]:

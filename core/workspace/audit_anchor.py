@@ -10,12 +10,12 @@ both the store and this file can rewrite history, which only backups guard again
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import StoreCorrupted
+from core.fsio import atomic_write_json
 from core.workspace.audit_chain import ZERO_HASH
 
 ANCHOR_FORMAT = "prism-audit-head/1"
@@ -41,7 +41,6 @@ class HeadAnchor:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._temp = self.path.with_name(self.path.name + ".tmp")
 
     def read(self) -> Anchor | None:
         """The recorded anchor; None if the file does not exist; AnchorUnreadable if damaged."""
@@ -76,30 +75,5 @@ class HeadAnchor:
         )
 
     def write(self, anchor: Anchor) -> None:
-        """Replace the anchor atomically: a reader sees the old or the new one, never a mix.
-
-        Callers hold the store's write lock, so one fixed temporary name is enough.
-        """
-        document = {"format": ANCHOR_FORMAT, "seq": anchor.seq, "hash": anchor.hash}
-        data = (json.dumps(document, sort_keys=True) + "\n").encode("ascii")
-        fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, 0o600)  # a leftover temp file may have another mode
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(self._temp, self.path)
-        _fsync_dir(self.path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable on POSIX; Windows cannot open a directory for this.
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        """Replace the anchor atomically (owner-only): a reader sees the old or the new one, never a mix."""
+        atomic_write_json(self.path, {"format": ANCHOR_FORMAT, "seq": anchor.seq, "hash": anchor.hash})

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,41 +24,13 @@ from typing import Any
 from core.attestation.collateral.classify import classify_blob
 from core.attestation.collateral.errors import CollateralCacheError, CollateralDataError
 from core.attestation.collateral.items import CollateralItem, utc
+from core.fsio import NotARegularFile, atomic_write
 
 log = logging.getLogger(__name__)
 
 INDEX_FORMAT = "prism-collateral-index"
 INDEX_VERSION = 1
 MAX_OBJECT_SIZE = 16 * 1024 * 1024
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so a reader sees the old or the new file, never a mix."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return  # not every platform can open a directory (Windows); the rename is still atomic
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -184,13 +155,15 @@ class CollateralCache:
         if self.index_path.exists():
             try:
                 atomic_write(self.backup_path, self.index_path.read_bytes())
-            except OSError:
+            except (OSError, NotARegularFile):
                 pass  # the backup is a convenience; the new index is what matters
         self._write(self.index_path, json.dumps(doc, indent=1, sort_keys=True).encode())
 
     def _write(self, path: Path, data: bytes) -> None:
         try:
             atomic_write(path, data)
+        except NotARegularFile as exc:
+            raise CollateralCacheError(f"cannot write the collateral cache: {exc}") from None
         except OSError as exc:
             raise CollateralCacheError(f"cannot write {path}: {exc.strerror}; check free space and "
                                        "the workspace folder's permissions") from None

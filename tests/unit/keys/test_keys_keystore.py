@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from core.errors import (AlreadyExists, BadInput, KeystoreCorrupted, KeystoreLocked, NotFound, Refused,
                          UnknownKeyFormat, WrongPassphrase)
 from core.keys import container, fileio, formats
+from core import fsio
 from core.keys.keystore import KdfParams, KeyEntry, Keystore
 from core.keys.signatures import verify_role_signature
 from core.keys.types import KeyType
@@ -257,7 +258,7 @@ def test_crash_in_the_middle_of_a_write_keeps_the_old_file(store, monkeypatch):
         os.write(fd, bytes(data)[: len(data) // 2])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fileio, "_write_all", torn_write)
+    monkeypatch.setattr(fsio, "write_all", torn_write)
     with pytest.raises(OSError, match="No space"):
         store.generate("lost", "ed25519")
     monkeypatch.undo()
@@ -270,7 +271,7 @@ def test_crash_in_the_middle_of_a_write_keeps_the_old_file(store, monkeypatch):
 def test_failed_rename_keeps_the_old_file(store, monkeypatch):
     store.generate("keep", "ed25519")
     before = store.path.read_bytes()
-    monkeypatch.setattr(fileio.os, "replace", lambda *a: (_ for _ in ()).throw(PermissionError("denied")))
+    monkeypatch.setattr(fsio.os, "replace", lambda *a: (_ for _ in ()).throw(PermissionError("denied")))
     with pytest.raises(PermissionError):
         store.delete("keep")
     monkeypatch.undo()
@@ -293,7 +294,7 @@ def test_temp_file_is_created_owner_only_before_any_byte_is_written(store, monke
         seen.append(stat.S_IMODE(os.fstat(fd).st_mode))
         os.write(fd, data)
 
-    monkeypatch.setattr(fileio, "_write_all", spy)
+    monkeypatch.setattr(fsio, "write_all", spy)
     store.generate("k", "ed25519")
     assert seen == [0o600]
 
