@@ -13,6 +13,7 @@ import logging
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from core.attestation import x509load
 from core.attestation.collateral import kinds as K
 from core.attestation.snp.certs import CertRole, classify, load_certificates, parse_vek_extensions
 from core.attestation.snp.tcb import Product
@@ -75,9 +76,7 @@ def _classify_json(data: bytes) -> list[Classified]:
 
 def _classify_crl(data: bytes) -> list[Classified]:
     try:
-        crl = (x509.load_pem_x509_crl(data.strip()) if data.lstrip().startswith(b"-----BEGIN")
-               else x509.load_der_x509_crl(data))
-        issuer = cn_of(crl.issuer)  # parsed lazily: a bad issuer name only fails here
+        issuer = cn_of(x509load.load_crl(data).issuer)
     except ValueError:
         return []
     if issuer in _INTEL_CRL_ISSUERS:

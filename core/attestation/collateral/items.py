@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from cryptography import x509
 
+from core.attestation import x509load
 from core.attestation.collateral import kinds as K
 from core.attestation.collateral.errors import CollateralDataError
 from core.attestation.snp.certs import load_certificates
@@ -113,9 +114,7 @@ def _cert_validity(kind: str, data: bytes) -> tuple[datetime, datetime]:
 
 def load_crl(data: bytes, what: str) -> x509.CertificateRevocationList:
     try:
-        if data.lstrip().startswith(b"-----BEGIN"):
-            return x509.load_pem_x509_crl(data.strip())
-        return x509.load_der_x509_crl(data)
+        return x509load.load_crl(data)
     except ValueError as exc:
         raise CollateralDataError(f"the {what} is not a readable CRL (DER or PEM): {exc}") from None
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 
+from core.attestation import x509load
 from core.attestation.snp.der import read_ia5, read_integer, read_tlv, TAG_OCTET_STRING
 from core.attestation.snp.tcb import Product, TcbVersion
 from core.errors import EvidenceError
@@ -52,9 +53,7 @@ def load_certificates(data: bytes, *, source: str = "certificate data") -> list[
     """All certificates in PEM (one or many) or a single DER certificate."""
     try:
         with serial_zero_tolerated():
-            if b"-----BEGIN" in data:
-                return x509.load_pem_x509_certificates(data)
-            return [x509.load_der_x509_certificate(data)]
+            return x509load.load_certificates(data)
     except ValueError as exc:
         raise SnpCertificateError(
             f"{source} is not a readable X.509 certificate (PEM or DER): {exc}") from exc

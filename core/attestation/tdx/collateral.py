@@ -15,6 +15,7 @@ from typing import Any
 
 from cryptography import x509
 
+from core.attestation import x509load
 from .errors import TdxEvidenceError
 from .pck import load_pem_chain
 from .tcb_info import (
@@ -123,9 +124,7 @@ def parse_qe_identity(data: bytes) -> SignedQeIdentity:
 def parse_crl(data: bytes, what: str) -> x509.CertificateRevocationList:
     """A CRL in DER (as PCS serves with encoding=der) or PEM."""
     try:
-        if data.lstrip().startswith(b"-----BEGIN"):
-            return x509.load_pem_x509_crl(data.strip())
-        return x509.load_der_x509_crl(data)
+        return x509load.load_crl(data)
     except ValueError as exc:
         raise TdxEvidenceError(
             f"the {what} is not a valid CRL ({exc}); download it again", code="tdx-bad-crl"

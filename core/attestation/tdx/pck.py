@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
+from core.attestation import x509load
 from . import der
 from .crypto import memo_by_identity
 from .errors import TdxEvidenceError
@@ -178,7 +179,7 @@ def _load_pem_chain(pem: bytes, what: str) -> tuple[x509.Certificate, ...]:
             f"the {what} holds more than {MAX_CHAIN_CERTS} certificates", code="tdx-bad-certificate"
         )
     try:
-        certs = tuple(x509.load_pem_x509_certificates(text))
+        certs = tuple(x509load.load_certificates(text))
     except ValueError as exc:
         raise TdxEvidenceError(
             f"the {what} is not valid PEM ({exc}); the evidence is damaged",
