@@ -10,11 +10,17 @@ import logging
 import sys
 from typing import Callable, Sequence
 
-from app.cli import attest_cmds, audit_cmds, ca_cmds, collateral_cmds, keys_cmds, manifest_cmds, sandbox_cmds, workspace_cmds
+from app.cli import (
+    agent_cmds, attest_cmds, audit_cmds, ca_cmds, collateral_cmds, demo_cmds, keys_cmds, manager_cmds, manifest_cmds,
+    sandbox_cmds, workspace_cmds,
+)
 from app.cli.context import EXIT_BAD_INPUT, EXIT_REFUSED, Context
 from core.errors import BadInput, PrismError
 
-COMMAND_GROUPS = (workspace_cmds, keys_cmds, ca_cmds, audit_cmds, attest_cmds, collateral_cmds, manifest_cmds, sandbox_cmds)
+COMMAND_GROUPS = (
+    workspace_cmds, keys_cmds, ca_cmds, audit_cmds, attest_cmds, collateral_cmds, manifest_cmds, sandbox_cmds,
+    manager_cmds, agent_cmds, demo_cmds,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

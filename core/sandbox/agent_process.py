@@ -231,6 +231,10 @@ class SandboxAgent:
             self._stop_computation(message.stopComputation.computation_id)
         elif kind == "agentStateReq":
             state = self.runtime.service.state if self.runtime else AgentState.ReceivingManifest
+            # The sandbox also reports how many algorithm/dataset bytes it accepted, so a client can
+            # prove across the process boundary that nothing was sent before attestation passed.
+            received = self.runtime.service.received_bytes if self.runtime else 0
+            self._on_log(AgentLog("debug", f"received_bytes {received}"))
             self.send(agentStateRes=cvms_pb2.AgentStateRes(id=message.agentStateReq.id, state=state.name))
         elif kind == "disconnectReq":
             self._disconnected = True

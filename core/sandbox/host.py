@@ -255,4 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the module's own import, not __main__: its error classes must be the ones the
+    # manager service catches (core.sandbox.host.VmNotFound, not __main__.VmNotFound).
+    from core.sandbox import host as _host
+
+    sys.exit(_host.main())
