@@ -102,6 +102,10 @@ class _IPv6Server(_Server):
     address_family = socket.AF_INET6
 
 
+#: refused bodies up to this size are read and dropped so the client sees the refusal
+_DRAIN_LIMIT = 1024 * 1024
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "PrismOCSP/1"
     protocol_version = "HTTP/1.1"
@@ -147,13 +151,34 @@ class _Handler(BaseHTTPRequestHandler):
             return _unsuccessful(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
 
     def _plain(self, status: int, message: str) -> None:
+        self._discard_body()
+        self.close_connection = True  # announced in _send, so the client does not reuse the connection
         self._send(status, "text/plain; charset=utf-8", message.encode("utf-8") + b"\n")
-        self.close_connection = True
+
+    def _discard_body(self) -> None:
+        """Read (and drop) a refused request's body, up to a bound, before answering.
+
+        Closing with unread bytes in the socket makes the kernel reset the connection, and the
+        client then sees "server disconnected" instead of our 413/415 answer.
+        """
+        try:
+            remaining = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            return
+        if not 0 < remaining <= _DRAIN_LIMIT:
+            return
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 64 * 1024))
+            if not chunk:
+                return
+            remaining -= len(chunk)
 
     def _send(self, status: int, content_type: str, body: bytes) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
