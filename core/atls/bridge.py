@@ -39,6 +39,7 @@ from core.atls.client import AtlsConnection, connect_atls, establish_atls
 from core.atls.gate import AttestationGate, AttestationRefused
 from core.atls.tls import ClientIdentity, TlsPipe
 from core.attestation.verdict import Verdict
+from core.cocos.channels import CHANNEL_OPTIONS
 from core.errors import BadInput, PrismError
 
 __all__ = ["AtlsTransport"]
@@ -47,11 +48,6 @@ _log = logging.getLogger(__name__)
 
 _READ_SIZE = 256 * 1024
 _HIGH_WATER = 4 * 1024 * 1024
-_MAX_MESSAGE = 8 * 1024 * 1024
-_CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
-    ("grpc.max_receive_message_length", _MAX_MESSAGE),
-    ("grpc.max_send_message_length", _MAX_MESSAGE),
-)
 
 
 def split_target(target: str) -> tuple[str, int]:
@@ -108,7 +104,7 @@ class AtlsTransport:
             relay = self._relays.get(target)
             if relay is None:
                 relay = self._relays[target] = self._start_relay(target, None)
-        return grpc.aio.insecure_channel(relay.address, options=_CHANNEL_OPTIONS)
+        return grpc.aio.insecure_channel(relay.address, options=CHANNEL_OPTIONS)
 
     async def close(self) -> None:
         """Stop every relay and close every aTLS connection (close grpc channels first)."""

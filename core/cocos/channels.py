@@ -20,6 +20,7 @@ import grpc
 from core.errors import BadInput
 
 __all__ = [
+    "CHANNEL_OPTIONS",
     "ChannelFactory",
     "ClientSettings",
     "MutualTlsTransport",
@@ -31,7 +32,7 @@ __all__ = [
 
 #: 1 MiB payloads plus framing stay far below this; it only guards against a runaway peer
 _MAX_MESSAGE = 8 * 1024 * 1024
-_BASE_OPTIONS: tuple[tuple[str, int], ...] = (
+CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.max_receive_message_length", _MAX_MESSAGE),
     ("grpc.max_send_message_length", _MAX_MESSAGE),
 )
@@ -47,14 +48,14 @@ class PlainTransport:
     """HTTP/2 cleartext with prior knowledge (the agent's plain mode)."""
 
     def open(self, target: str) -> grpc.aio.Channel:
-        return grpc.aio.insecure_channel(target, options=_BASE_OPTIONS)
+        return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
 
 
 def _options(target_name_override: str | None) -> tuple[tuple[str, int | str], ...]:
     if target_name_override:
         # The agent's certificate names the CVM, not the forwarded host:port we dial.
-        return (*_BASE_OPTIONS, ("grpc.ssl_target_name_override", target_name_override))
-    return _BASE_OPTIONS
+        return (*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", target_name_override))
+    return CHANNEL_OPTIONS
 
 
 def _require_pem(value: bytes, what: str) -> bytes:
