@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("prism-desktop")
 
 PASSPHRASE_ENV = "PRISM_PASSPHRASE"  # optional: unlock at start (screenshots, kiosk set-ups)
-VIEW_CHOICES = ("keys", "certificates", "audit", "inspector")
+VIEW_CHOICES = ("keys", "certificates", "audit", "inspector", "collateral", "sandbox")
 SCREENSHOT_SETTLE_S = 0.3
 
 

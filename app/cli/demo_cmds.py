@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -22,22 +20,9 @@ from app.cli.context import EXIT_OK, EXIT_REFUSED, Context
 from core.sandbox.tee import MISBEHAVIOURS
 
 if TYPE_CHECKING:
-    from core.attestation.snp.policy import SnpPolicy
     from core.attestation.verdict import Verdict
-    from core.cocos.computation import Computation
-    from core.cocos.lifecycle import CvmsTls
-    from core.keys.keystore import Keystore
+    from core.cocos.demo import DemoParty
     from core.sandbox.control import SandboxControl
-    from core.workspace.workspace import Workspace
-
-DEMO_ALGORITHM = b"""import csv, pathlib, sys
-total = sum(int(row["value"]) for row in csv.DictReader(open(sys.argv[1], newline="")))
-pathlib.Path("results").mkdir(exist_ok=True)
-pathlib.Path("results/sum.txt").write_text(f"{total}\\n")
-"""
-DEMO_CSV = b"name,value\nalice,10\nbob,32\ncarol,-2\n"
-ROLE_KEYS = {"algorithm-provider": ("demo-algorithm", "ed25519"), "data-provider": ("demo-data", "ecdsa-p256"),
-             "consumer": ("demo-consumer", "ed25519")}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,17 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 @dataclass
 class _Throwaway:
     home: Path
-    workspace: Workspace | None = None
-    keystore: Keystore | None = None
+    party: DemoParty | None = None
     control: SandboxControl | None = None
 
     def close(self, keep: bool) -> None:
         if self.control is not None:
             self.control.down()  # the daemon takes its agent processes with it
-        if self.keystore is not None:
-            self.keystore.close()
-        if self.workspace is not None:
-            self.workspace.close()
+        if self.party is not None:
+            self.party.close(keep=True)
         if not keep:
             shutil.rmtree(self.home, ignore_errors=True)
 
@@ -84,75 +66,14 @@ def demo(ctx: Context) -> int:
             ctx.out(f"kept the demo files in {box.home}")
 
 
-def _prepare(ctx: Context, box: _Throwaway) -> tuple[Workspace, CvmsTls, Keystore, dict[str, str]]:
-    from core.ca.authority import CertificateAuthority
-    from core.cocos.lifecycle import CvmsTls
-    from core.keys.keystore import Keystore
-    from core.workspace.manager import WorkspaceManager
-
-    workspace = WorkspaceManager(box.home, actor="prism demo").create("demo")
-    box.workspace = workspace
-    keystore = Keystore.create(workspace.keystore_path, passphrase=secrets.token_urlsafe(24),
-                               on_event=workspace.audit_hook)
-    box.keystore = keystore
-    names = {}
-    for role, (name, key_type) in ROLE_KEYS.items():
-        keystore.generate(name, key_type, label=f"demo {role}")
-        names[role] = name
-    authority = CertificateAuthority(workspace.store, keystore, audit=workspace.audit_hook, workspace_name="demo")
-    authority.init("Prism demo CA", days=2)
-    tls = CvmsTls.issue(authority)
-    ctx.out(f"[ok] workspace: throwaway keys {', '.join(names.values())}; CA-issued CVMS mTLS certificates")
-    return workspace, tls, keystore, names
-
-
-def _computation(keystore: Keystore, names: dict[str, str]) -> Computation:
-    from core.cocos.computation import (
-        AgentConfig,
-        Algorithm,
-        Computation,
-        Dataset,
-        ResultConsumer,
-    )
-
-    def spki(role: str) -> bytes:
-        return keystore.get(names[role]).public_der
-
-    return Computation(
-        id=f"demo-{secrets.token_hex(4)}", name="demo sum", description="sum the value column of a CSV",
-        algorithm=Algorithm(hash=hashlib.sha3_256(DEMO_ALGORITHM).digest(), user_key=spki("algorithm-provider")),
-        datasets=(Dataset(hash=hashlib.sha3_256(DEMO_CSV).digest(), user_key=spki("data-provider"),
-                          filename="values.csv"),),
-        result_consumers=(ResultConsumer(user_key=spki("consumer")),),
-        agent_config=AgentConfig(attested_tls=True))
-
-
-async def _policy(manager_target: str) -> SnpPolicy:
-    """The manager's reference measurement (its CoRIM), with our own rules for the rest (§14 #23)."""
-    from core.attestation.corim import decode_corim
-    from core.attestation.snp.policy import SnpPolicy
-    from core.cocos.manager_client import ManagerClient
-
-    async with ManagerClient(manager_target, timeout=10) as manager:
-        corim = decode_corim((await manager.attestation_policy("demo")).info)
-    return SnpPolicy(measurements=corim.measurements, vmpl=2, debug_allowed=False)
-
-
 def _run(ctx: Context, box: _Throwaway, manager_target: str, ark_pem: Path) -> int:
-    from cryptography import x509
-
     from core.atls.gate import AttestationRefused
-    from core.attestation.roots import TrustStore
-    from core.cocos.lifecycle import ComputationRun, HashNotEnforced, RunInputs, Step
+    from core.cocos.demo import prepare_party, sandbox_policy, sandbox_trust
+    from core.cocos.lifecycle import ComputationRun, HashNotEnforced, Step
 
-    workspace, tls, keystore, names = _prepare(ctx, box)
-    inputs_dir = box.home / "inputs"
-    inputs_dir.mkdir()
-    (inputs_dir / "sum.py").write_bytes(DEMO_ALGORITHM)
-    (inputs_dir / "values.csv").write_bytes(DEMO_CSV)
-    trust = TrustStore()
-    trust.add_sandbox_root(x509.load_pem_x509_certificate(ark_pem.read_bytes()))
-    policy = asyncio.run(_policy(manager_target))
+    party = box.party = prepare_party(box.home / "party")
+    ctx.out(f"[ok] workspace: throwaway keys {', '.join(party.names.values())}; CA-issued CVMS mTLS certificates")
+    policy = asyncio.run(sandbox_policy(manager_target))
     ctx.out(f"[ok] policy: launch measurement {policy.measurements[0].hex()[:16]}... (from the manager's "
             "CoRIM), VMPL 2, no debug; the sandbox root is trusted explicitly")
 
@@ -161,11 +82,9 @@ def _run(ctx: Context, box: _Throwaway, manager_target: str, ark_pem: Path) -> i
             ctx.out(f"[{'ok' if step.status.value == 'ok' else 'FAILED'}] {step.name}: {step.detail}")
 
     run = ComputationRun(
-        manager_target=manager_target, workspace=workspace, cvms_tls=tls, computation=_computation(keystore, names),
-        inputs=RunInputs(inputs_dir / "sum.py", "python", ("datasets/values.csv",),
-                         datasets=(("values.csv", inputs_dir / "values.csv"),)),
-        signer=lambda role: keystore.sign_role(names[role], role),
-        policy=policy, trust=trust, on_step=on_step, probe_hash_enforcement=True)
+        manager_target=manager_target, workspace=party.workspace, cvms_tls=party.tls,
+        computation=party.computation(), inputs=party.inputs, signer=party.signer,
+        policy=policy, trust=sandbox_trust(ark_pem), on_step=on_step, probe_hash_enforcement=True)
     try:
         outcome = asyncio.run(run.run())
     except HashNotEnforced as refused:

@@ -20,15 +20,18 @@ from app.resources import icon
 from app.session import Session
 from app.views.audit_view import AuditView
 from app.views.certificates_view import CertificatesView
+from app.views.collateral_view import CollateralView
 from app.views.inspector_view import InspectorView
 from app.views.keys_view import KeysView
+from app.views.sandbox_view import SandboxView
 from app.views.unlock_dialog import UnlockDialog
 from app.views.widgets.chain_banner import chain_summary
 from app.views.widgets.message_bar import MessageBar, error_text
 from app.views.workspace_bar import WorkspaceBar
 
 VIEWS = (("keys", "Keys", "keys"), ("certificates", "Certificates", "certificate"),
-         ("audit", "Audit log", "audit"), ("inspector", "Attestation", "inspector"))
+         ("audit", "Audit log", "audit"), ("inspector", "Attestation", "inspector"),
+         ("collateral", "Collateral", "collateral"), ("sandbox", "Sandbox", "sandbox"))
 SIDEBAR_INK = "#dfe5ff"
 SIDEBAR_STYLE = """
 QListWidget#sidebar { background: #1f2740; color: #e8ecff; border: none; padding-top: 8px;
@@ -55,6 +58,8 @@ class MainWindow(QMainWindow):
         self.certificates_view = CertificatesView(session)
         self.audit_view = AuditView(session)
         self.inspector_view = InspectorView(session)
+        self.collateral_view = CollateralView(session)
+        self.sandbox_view = SandboxView(session)
         self._build_center()
         self._build_status_bar()
         for view in (self.keys_view, self.certificates_view):
@@ -81,7 +86,9 @@ class MainWindow(QMainWindow):
         self.views: dict[str, QWidget] = {"keys": self.keys_view,
                                           "certificates": self.certificates_view,
                                           "audit": self.audit_view,
-                                          "inspector": self.inspector_view}
+                                          "inspector": self.inspector_view,
+                                          "collateral": self.collateral_view,
+                                          "sandbox": self.sandbox_view}
         for key, title, icon_name in VIEWS:
             item = QListWidgetItem(icon(icon_name, SIDEBAR_INK), title)
             item.setData(Qt.ItemDataRole.UserRole, key)
