@@ -54,7 +54,7 @@ def _route_snp(raw: bytes) -> HardwareReport:
         # §1.3: the extractor also accepts a plain report of at least 1184 bytes.
         if len(raw) < REPORT_SIZE:
             raise
-        report = parse_report(raw[:REPORT_SIZE])
+        report = parse_report(raw)  # trailing bytes are counted and reported by verify_snp
         return HardwareReport("snp", report.raw, report.report_data, snp_report=report)
     report = _snp(attestation)
     return HardwareReport("snp", report.raw, report.report_data, snp_report=report,

@@ -12,12 +12,12 @@ from datetime import datetime, timezone
 
 from cryptography import x509
 
-from core.attestation.roots import AmdRoots, TrustAnchorError, TrustStore, pinned_identity
+from core.attestation.roots import AmdRoots, TrustAnchorError, TrustStore, der_sha256, pinned_identity
 from core.attestation.snp.certs import CertRole, VekExtensions, classify, common_name, parse_vek_extensions
 from core.attestation.snp.checks import verify_check
 from core.attestation.snp.tcb import Product
 from core.attestation.snp.x509checks import ca_problems, leaf_problems, link_problems, validity_problem
-from core.attestation.verdict import Verdict
+from core.attestation.verdict import Check, Verdict
 from core.errors import EvidenceError
 
 _ISSUER_ROLE = {CertRole.VCEK: CertRole.ASK, CertRole.VLEK: CertRole.ASVK}
@@ -133,32 +133,51 @@ def _pinned(trust: TrustStore, product: Product) -> AmdRoots | None:
 def _check_ark(verdict: Verdict, supplied: list, inter: x509.Certificate | None, trust: TrustStore,
                product: Product | None) -> x509.Certificate | None:
     offered = next((c for c, role, _ in supplied if role is CertRole.ARK), None)
-    note = ""
     if offered is not None and (pinned_identity(offered) or trust.is_sandbox_root(offered)):
-        ark = offered
+        ark, rejected = offered, None
     else:
-        if offered is not None:
-            note = (f" The evidence also carried a root named '{common_name(offered)}' that is not AMD's "
-                    "pinned root; it was ignored.")
+        rejected = offered  # an untrusted root never anchors anything, whatever its name says
         ark = next((r for r in trust.sandbox_roots if inter is not None and not link_problems(inter, r)), None)
         roots = _pinned(trust, product) if product is not None and ark is None else None
         ark = ark or (roots.ark if roots else None)
-    if ark is None:
-        verdict.add(verify_check("snp.chain.ark", False,
-                                 "No trusted AMD root (ARK) is available for this product, so nothing "
-                                 "can vouch for the evidence." + note))
-        return None
-    if trust.is_sandbox_root(ark):
-        verdict.add(verify_check(
-            "snp.chain.ark", False,
-            "The chain ends at a sandbox root that you chose to trust, not at AMD: this evidence comes "
-            "from a simulated TEE, not real AMD hardware." + note, warn=True, actual=common_name(ark)))
-    else:
-        verdict.add(verify_check(
-            "snp.chain.ark", not note,
-            f"The root certificate is AMD's own {common_name(ark)}, identical to the copy built into "
-            "this app." + note, actual=common_name(ark), warn=True))
+    verdict.add(_ark_check(ark, rejected, trust))
     return ark
+
+
+def _ark_check(ark: x509.Certificate | None, rejected: x509.Certificate | None, trust: TrustStore) -> Check:
+    """Which root anchored the chain, and whether a root that came with the evidence was set aside."""
+    note = ""
+    if rejected is not None:
+        note = (f" The evidence supplied its own root named '{common_name(rejected)}' (SHA-256 "
+                f"{der_sha256(rejected)[:16]}…), which is not AMD's: it is neither AMD's pinned root nor a root "
+                "you chose to trust, so it was ignored.")
+    actual = _root_label(ark, trust) + (f"; ignored supplied root '{common_name(rejected)}' "
+                                        f"{der_sha256(rejected)[:16]}" if rejected is not None else "")
+    if ark is None:
+        return verify_check("snp.chain.ark", False, "No trusted AMD root (ARK) is available for this "
+                            "product, so nothing can vouch for the evidence." + note, actual=actual)
+    if trust.is_sandbox_root(ark):
+        return verify_check(
+            "snp.chain.ark", False,
+            f"The chain was checked against the sandbox root '{common_name(ark)}' that you chose to trust, "
+            "not against AMD: this evidence comes from a simulated TEE, not real AMD hardware." + note,
+            warn=True, actual=actual)
+    if rejected is not None:
+        return verify_check(
+            "snp.chain.ark", False,
+            f"The chain was checked against AMD's {common_name(ark)} built into this app, not against the "
+            "root that came with the evidence." + note, warn=True, expected=common_name(ark), actual=actual)
+    return verify_check(
+        "snp.chain.ark", True,
+        f"The root certificate is AMD's own {common_name(ark)}, identical to the copy built into this app.",
+        expected=common_name(ark), actual=actual)
+
+
+def _root_label(ark: x509.Certificate | None, trust: TrustStore) -> str:
+    if ark is None:
+        return "no trusted root"
+    kind = "sandbox root" if trust.is_sandbox_root(ark) else "AMD pinned root"
+    return f"used {kind} '{common_name(ark)}' {der_sha256(ark)[:16]}"
 
 
 def _check_intermediate(verdict: Verdict, inter: x509.Certificate | None, ark: x509.Certificate | None,

@@ -9,7 +9,8 @@ from __future__ import annotations
 from core.attestation.verdict import Check, Stage, Status
 
 VERIFY_CHECKS: dict[str, str] = {
-    "snp.report.parse": "the report is 1184 bytes, a known version (2-5), ECDSA P-384, reserved bytes zero",
+    "snp.report.parse": "the report has its 1184 bytes, a known version (2-5), ECDSA P-384, reserved bytes zero",
+    "snp.report.trailing": "a warning that bytes after the 1184-byte report were ignored (unsigned)",
     "snp.signer": "the report names a real signing key (VCEK or VLEK) and the certificate is of that kind",
     "snp.vek.extensions": "the VCEK/VLEK carries well-formed AMD extensions (SPLs, hwID or cspID)",
     "snp.product": "report, signing certificate and CA chain all name the same processor product",
@@ -50,6 +51,7 @@ VALIDATE_CHECKS: dict[str, str] = {
     "policy.product": "the processor product is the expected one",
     "policy.signing_key": "the signing key kind is allowed (VCEK required unless VLEK allowed)",
     "policy.mitigations": "the current mitigation vector contains every required bit (v5)",
+    "policy.pcr_values": "a warning that the policy's vTPM reference PCRs were not checked (no quotes)",
     "policy.crl": "a revocation list was checked when the policy requires one",
 }
 

@@ -38,6 +38,15 @@ class TcbMinimum:
 
 
 @dataclass(frozen=True, slots=True)
+class ReferencePcr:
+    """One expected vTPM PCR value (legacy Cocos ``pcr_values``); checked only against TPM quotes."""
+
+    bank: int     # TPM_ALG_ID of the PCR bank, e.g. 0x000B for SHA-256
+    index: int    # 0-23
+    value: bytes  # the digest, as long as the bank's hash
+
+
+@dataclass(frozen=True, slots=True)
 class SnpPolicy:
     measurements: tuple[bytes, ...] = ()          # allowed launch digests; empty = unchecked
     report_data: bytes | None = None              # the expected 64-byte binding, exact
@@ -68,6 +77,16 @@ class SnpPolicy:
     allow_vlek: bool = False                      # VCEK required unless True
     minimum_current_mit_vector: int | None = None
     require_crl: bool = False
+    # Sorted by (bank, index). A bare SNP report has no PCRs: validate_snp only reports that these
+    # were not checked; the vTPM verifier compares them with the PCRs of verified quotes.
+    reference_pcrs: tuple[ReferencePcr, ...] = ()
+
+    def reference_pcr_map(self) -> dict[int, dict[int, bytes]]:
+        """``reference_pcrs`` as {bank: {index: value}}, the form the vTPM verifier takes."""
+        out: dict[int, dict[int, bytes]] = {}
+        for pcr in self.reference_pcrs:
+            out.setdefault(pcr.bank, {})[pcr.index] = pcr.value
+        return out
 
     def to_json(self) -> bytes:
         from core.attestation.snp.policy_json import policy_to_json

@@ -1,6 +1,10 @@
 """Our own JSON form of ``SnpPolicy``: versioned, hex for bytes, unknown keys rejected.
 
-    {"format": "prism-snp-policy", "version": 1, "measurements": ["<hex>"], "vmpl": 2, ...}
+    {"format": "prism-snp-policy", "version": 1, "measurements": ["<hex>"], "vmpl": 2, ...,
+     "reference_pcrs": {"sha256": {"0": "<hex>"}}}
+
+``reference_pcrs`` uses the shape of the legacy Cocos ``pcr_values`` and is written only when
+the policy has some, so policies without PCRs stay readable by earlier version-1 readers.
 """
 
 from __future__ import annotations
@@ -9,8 +13,9 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from core.attestation.snp.policy import SnpPolicy, TcbMinimum
+from core.attestation.snp.policy import ReferencePcr, SnpPolicy, TcbMinimum
 from core.attestation.snp.tcb import Product
+from core.attestation.vtpm.algorithms import BANK_BY_NAME, HASHES
 from core.errors import BadInput
 
 FORMAT = "prism-snp-policy"
@@ -46,6 +51,9 @@ def policy_to_json(policy: SnpPolicy) -> bytes:
             out[f.name] = f"{value[0]}.{value[1]}" if value is not None else None
         elif f.name == "product":
             out[f.name] = value.value if value is not None else None
+        elif f.name == "reference_pcrs":
+            if value:
+                out[f.name] = encode_pcr_values(value)
         else:
             out[f.name] = value
     return json.dumps(out, indent=2, sort_keys=False).encode()
@@ -54,11 +62,11 @@ def policy_to_json(policy: SnpPolicy) -> bytes:
 def policy_from_json(data: bytes | str) -> SnpPolicy:
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise PolicyError(f"the SNP policy is not valid JSON: {exc}") from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise PolicyError(f"this is not a Prism SNP policy (expected \"format\": \"{FORMAT}\")")
-    if doc.get("version") != VERSION:
+    if type(doc.get("version")) is not int or doc.get("version") != VERSION:
         raise PolicyError(f"SNP policy version {doc.get('version')!r} is not supported; this app reads "
                           f"version {VERSION}")
     known = {f.name for f in fields(SnpPolicy)}
@@ -90,6 +98,8 @@ def _decode(name: str, value: Any) -> Any:
         return value
     if name == "product":
         return None if value is None else decode_product(value)
+    if name == "reference_pcrs":
+        return decode_pcr_values(value, name)
     raise PolicyError(f"'{name}' is not a policy field")  # pragma: no cover - guarded by caller
 
 
@@ -125,3 +135,35 @@ def decode_product(value: Any) -> Product:
     if product is None:
         raise PolicyError(f"unknown product {value!r}; use Milan, Genoa or Turin")
     return product
+
+
+def encode_pcr_values(pcrs: tuple[ReferencePcr, ...]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for pcr in pcrs:
+        out.setdefault(HASHES[pcr.bank][0], {})[str(pcr.index)] = pcr.value.hex()
+    return out
+
+
+def decode_pcr_values(value: Any, name: str) -> tuple[ReferencePcr, ...]:
+    """{"sha256": {"0": "<hex>", ...}, ...} (the legacy Cocos ``pcr_values``) to sorted ReferencePcrs."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise PolicyError(f"'{name}' must map bank names ({', '.join(BANK_BY_NAME)}) to "
+                          "{PCR index: hex digest} objects")
+    out = []
+    for bank_name, values in value.items():
+        bank = BANK_BY_NAME.get(bank_name.lower())
+        if bank is None:
+            raise PolicyError(f"'{name}' names an unknown PCR bank {bank_name!r}; use "
+                              f"{', '.join(BANK_BY_NAME)}")
+        if not isinstance(values, dict):
+            raise PolicyError(f"'{name}.{bank_name}' must map PCR indexes (\"0\" to \"23\") to hex digests")
+        for index, digest in values.items():
+            if not (index.isascii() and index.isdigit() and int(index) <= 23):
+                raise PolicyError(f"'{name}.{bank_name}' has PCR index {index!r}; indexes are \"0\" to \"23\"")
+            if any(p.bank == bank and p.index == int(index) for p in out):
+                raise PolicyError(f"'{name}' gives {bank_name} PCR {int(index)} twice")
+            out.append(ReferencePcr(bank, int(index),
+                                    decode_hex(digest, f"{name}.{bank_name}.{index}", HASHES[bank][1])))
+    return tuple(sorted(out, key=lambda pcr: (pcr.bank, pcr.index)))

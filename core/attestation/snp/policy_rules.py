@@ -14,6 +14,7 @@ from core.attestation.snp.checks import validate_check as check
 from core.attestation.snp.report import AttestationReport
 from core.attestation.snp.tcb import TcbVersion
 from core.attestation.verdict import Check
+from core.attestation.vtpm.algorithms import alg_name
 
 if TYPE_CHECKING:
     from core.attestation.snp.policy import SnpPolicy, TcbMinimum
@@ -201,6 +202,18 @@ def platform(report: AttestationReport, policy: SnpPolicy) -> list[Check]:
     return out
 
 
+def reference_pcrs(report: AttestationReport, policy: SnpPolicy) -> list[Check]:
+    """Never silent: PCR expectations cannot be met or failed by an SNP report alone."""
+    if not policy.reference_pcrs:
+        return []
+    listed = ", ".join(f"{alg_name(p.bank)} PCR{p.index}" for p in policy.reference_pcrs)
+    return [check("policy.pcr_values", False,
+                  f"The policy lists {len(policy.reference_pcrs)} reference vTPM PCR value(s), but an SNP "
+                  "report carries no PCRs, so they were not checked here. They are enforced only on the vTPM "
+                  "path, against the verified TPM quotes of SNP-vTPM evidence.",
+                  expected=listed, actual="not checked (no TPM quotes in an SNP report)", warn=True)]
+
+
 _MAY_BE_ON = (0, 1, 7)        # SMT, TSME, TIO: on only if the policy's value allows them
 _REQUIRED_IF_SET = (2, 3, 4, 5)  # ECC, RAPL_DIS, ciphertext hiding, alias check: required if set
 
@@ -214,4 +227,5 @@ def _platform_info(got: int, allowed: int) -> Check:
                  expected=f"0x{allowed:x}", actual=f"0x{got:x}")
 
 
-RULES: tuple[Rule, ...] = (measurement, exact_fields, guest_policy, vmpl, tcb, firmware, chip_and_keys, platform)
+RULES: tuple[Rule, ...] = (measurement, exact_fields, guest_policy, vmpl, tcb, firmware, chip_and_keys, platform,
+                          reference_pcrs)

@@ -69,6 +69,9 @@ class AttestationReport:
     signature_s: int
     product: Product | None
     product_source: str  # "cpuid" | "given" | "chip-id" | "" (unknown)
+    # Bytes that followed the report in the evidence (Azure and some tools append data); they are
+    # not signed, not part of ``raw`` and never read, but a verdict says they were there (§1.3).
+    trailing_bytes: int = 0
 
     @property
     def signed_bytes(self) -> bytes:
@@ -97,7 +100,7 @@ def _u(data: bytes, name: str) -> int:
 
 
 def _check_format(data: bytes) -> int:
-    if len(data) != REPORT_SIZE:
+    if len(data) < REPORT_SIZE:
         raise SnpReportError(
             f"an SNP attestation report is exactly {REPORT_SIZE} bytes, but this one has {len(data)}; "
             "the evidence is truncated or is not a raw report")
@@ -144,15 +147,18 @@ def _infer_product(data: bytes, version: int, given: Product | None) -> tuple[Pr
 
 
 def parse_report(data: bytes, *, product: Product | None = None) -> AttestationReport:
-    """Parse and format-check a 1184-byte report.
+    """Parse and format-check a report: the first 1184 bytes of ``data`` (§1.3: at least 1184).
 
-    ``product`` is used for v2 reports, which do not name their product; the CPUID bytes of a
-    v3+ report win over it. Raises ``SnpReportError`` (an ``EvidenceError``) on bad input.
+    Bytes after the report are ignored and counted in ``trailing_bytes``; fewer than 1184 bytes
+    is an error. ``product`` is used for v2 reports, which do not name their product; the CPUID
+    bytes of a v3+ report win over it. Raises ``SnpReportError`` (an ``EvidenceError``) on bad input.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise SnpReportError(f"an SNP report must be bytes, not {type(data).__name__}")
     data = bytes(data)
+    trailing = max(len(data) - REPORT_SIZE, 0)
     version = _check_format(data)
+    data = data[:REPORT_SIZE]
     prod, source = _infer_product(data, version, product)
 
     def tcb(name: str) -> TcbVersion:
@@ -183,5 +189,5 @@ def parse_report(data: bytes, *, product: Product | None = None) -> AttestationR
         launch_mit_vector=_u(data, "launch_mit_vector") if has_mit else None,
         current_mit_vector=_u(data, "current_mit_vector") if has_mit else None,
         signature_r=_u(data, "signature_r"), signature_s=_u(data, "signature_s"),
-        product=prod, product_source=source,
+        product=prod, product_source=source, trailing_bytes=trailing,
     )

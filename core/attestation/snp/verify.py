@@ -78,6 +78,13 @@ def _parse(verdict: Verdict, report: AttestationReport | bytes) -> AttestationRe
         "snp.report.parse", True,
         f"The report is a well-formed version {parsed.version} SNP attestation report.",
         actual=f"v{parsed.version}, {parsed.product.value if parsed.product else 'product not named'}"))
+    if parsed.trailing_bytes:
+        # Accepted (§1.3) but said out loud: the extra bytes are unsigned and were not looked at.
+        verdict.add(verify_check(
+            "snp.report.trailing", False,
+            f"The evidence has {parsed.trailing_bytes} more byte(s) after the 1184-byte report; they are not "
+            "covered by the signature and were ignored.", expected="0 trailing bytes",
+            actual=f"{parsed.trailing_bytes} trailing bytes ignored", warn=True))
     return parsed
 
 

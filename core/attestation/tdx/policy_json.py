@@ -1,4 +1,10 @@
-"""TdxPolicy <-> JSON (version 1): hex for bytes, ISO dates for waivers, unknown keys rejected."""
+"""TdxPolicy <-> JSON (version 1): hex for bytes, ISO dates for waivers, unknown keys rejected.
+
+    {"format": "prism-tdx-policy", "version": 1, "mr_td": "<hex>", "rtmrs": [...], ...}
+
+The ``format`` tag is written always and checked when present; files written before it existed
+(no tag) are still read.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +19,14 @@ from .tcb_info import TCB_STATUSES
 if TYPE_CHECKING:
     from .policy import AdvisoryWaiver, TdxPolicy
 
+FORMAT = "prism-tdx-policy"
 POLICY_VERSION = 1
 _BYTES = {
     "mr_td": 48, "mr_seam": 48, "mr_config_id": 48, "mr_owner": 48, "mr_owner_config": 48,
     "report_data": 64, "td_attributes": 8, "xfam": 8, "minimum_tee_tcb_svn": 16, "qe_vendor_id": 16,
 }
 _INTS = ("minimum_qe_svn", "minimum_pce_svn", "minimum_tcb_eval_number")
-_KEYS = {"version", "any_mr_td", "rtmrs", "allow_debug", "accepted_tcb_statuses",
+_KEYS = {"format", "version", "any_mr_td", "rtmrs", "allow_debug", "accepted_tcb_statuses",
          "advisory_waivers", "crl_policy", *_BYTES, *_INTS}
 
 
@@ -40,7 +47,7 @@ def _hex(value: Any, size: int, key: str) -> bytes:
 
 
 def policy_to_json(policy: TdxPolicy) -> dict[str, Any]:
-    out: dict[str, Any] = {"version": POLICY_VERSION}
+    out: dict[str, Any] = {"format": FORMAT, "version": POLICY_VERSION}
     for key in _BYTES:
         value = getattr(policy, key)
         if value is not None:
@@ -81,10 +88,12 @@ def _load(data: dict[str, Any] | str | bytes) -> dict[str, Any]:
             raise _err(f"not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise _err("the document must be a JSON object")
+    if "format" in data and data["format"] != FORMAT:
+        raise _err(f"this is not a Prism TDX policy (\"format\" is {data['format']!r}, expected {FORMAT!r})")
     unknown = set(data) - _KEYS
     if unknown:
         raise _err(f"unknown keys {sorted(unknown)}")
-    if data.get("version") != POLICY_VERSION:
+    if type(data.get("version")) is not int or data.get("version") != POLICY_VERSION:
         raise _err(f"version must be {POLICY_VERSION}, got {data.get('version')!r}")
     return data
 

@@ -164,3 +164,95 @@ def test_legacy_cocos_policy_import():
 def test_legacy_policy_rejections(extra, message):
     with pytest.raises(PolicyError, match=message):
         SnpPolicy.from_legacy_json(_legacy(**extra))
+
+
+@pytest.mark.parametrize(("doc", "message"), [
+    ({"policy": {"trusted_id_key_hashes": 5}}, "'trusted_id_key_hashes' must be a list"),
+    ({"policy": {"trusted_id_key_hashes": [5]}}, "'trusted_id_key_hashes\\[0\\]' must be a base64 string"),
+    ({"policy": {"trustedAuthorKeys": "abc"}}, "'trusted_author_keys' must be a list"),
+    ({"policy": {"trusted_author_key_hashes": [base64.b64encode(b"x").decode()]}}, "must decode to 48 bytes"),
+    ({"policy": {"require_author_key": "false"}}, "'require_author_key' must be true or false"),
+    ({"policy": {"permit_provisional_firmware": 1}}, "'permit_provisional_firmware' must be true or false"),
+    ({"policy": {"require_id_block": "yes"}}, "'require_id_block' must be true or false"),
+    ({"policy": {"measurement": 7}}, "'measurement' must be a base64 string"),
+    ({"policy": {"minimum_version": 1.55}}, "'minimum_version' must look like"),
+    ({"policy": {"minimum_tcb": [1]}}, "'minimum_tcb' must be an integer"),
+    ({"policy": {"minimum_tcb": 2 ** 64}}, "'minimum_tcb' is out of range"),
+    ({"policy": {"minimum_build": 1.5}}, "'minimum_build' must be an integer"),
+    ({"policy": {"minimum_guest_svn": 2 ** 32}}, "'minimum_guest_svn' is out of range"),
+    ({"policy": {"vmpl": 4}}, "'vmpl' must be 0 to 3"),
+    ({"policy": {"vmpl": True}}, "'vmpl' must be an integer"),
+    ({"policy": {"platform_info": "0x25"}}, "'platform_info' must be an integer"),
+    ({"policy": {"policy": -1}}, "'policy' is out of range"),
+    ({"policy": {"product": 1}}, "'policy.product' in the legacy policy must be a JSON object"),
+    ({"policy": {"product": {"name": [1]}}}, "'policy.product.name' must be an integer"),
+    ({"policy": {"product": {"nickname": 1}}}, "unknown keys \\['nickname'\\] in 'policy.product'"),
+    ({"policy": {"vmpl": 1, "Vmpl": 2}}, "'policy.vmpl' is given twice"),
+    ({"policy": []}, "'policy' in the legacy policy must be a JSON object"),
+    ({"root_of_trust": {"check_crl": "true"}}, "'root_of_trust.check_crl' must be true or false"),
+    ({"root_of_trust": {"disallow_network": 0}}, "'root_of_trust.disallow_network' must be true or false"),
+    ({"root_of_trust": {"cabundles": "pem"}}, "'root_of_trust.cabundles' must be a list of strings"),
+    ({"root_of_trust": {"product_line": 1}}, "'root_of_trust.product_line' must be a string"),
+    ({"root_of_trust": {"product": "Rome"}}, "unknown product 'Rome' in 'root_of_trust.product'"),
+    ({"pcr_values": []}, "'pcr_values' must map bank names"),
+    ({"pcr_values": {"md5": {}}}, "unknown PCR bank 'md5'"),
+    ({"pcr_values": {"sha256": {"24": "00" * 32}}}, "indexes are \"0\" to \"23\""),
+    ({"pcr_values": {"sha256": {"x": "00" * 32}}}, "has PCR index 'x'"),
+    ({"pcr_values": {"sha256": {"0": "00" * 48}}}, "'pcr_values.sha256.0' must be 32 bytes"),
+    ({"pcr_values": {"sha384": {"1": 5}}}, "'pcr_values.sha384.1' must be hex"),
+    ({"pcr_values": {"sha256": ["00" * 32]}}, "'pcr_values.sha256' must map PCR indexes"),
+    ({"pcr_values": {"sha256": {"7": "00" * 32, "07": "11" * 32}}}, "gives sha256 PCR 7 twice"),
+    ([], "'top level' in the legacy policy must be a JSON object"),
+])
+def test_every_legacy_field_is_type_checked(doc, message):
+    with pytest.raises(PolicyError, match=message) as info:
+        SnpPolicy.from_legacy_json(json.dumps(doc).encode())
+    assert info.value.code == "snp-policy"
+
+
+def test_legacy_protobuf_json_forms():
+    """null = not set, numbers as strings or whole floats, URL-safe base64, enum names."""
+    measurement = base64.urlsafe_b64encode(b"\xfb" * 48).decode().rstrip("=")
+    doc = {"policy": {"vmpl": None, "minimumGuestSvn": "3", "minimumBuild": 7.0, "measurement": measurement,
+                      "hostData": "", "product": {"name": "SEV_PRODUCT_GENOA"}},
+           "rootOfTrust": None}
+    policy = SnpPolicy.from_legacy_json(json.dumps(doc).encode())
+    assert policy.vmpl is None and policy.minimum_guest_svn == 3 and policy.minimum_build == 7
+    assert policy.measurements == (b"\xfb" * 48,) and policy.host_data is None
+    assert policy.product is Product.GENOA and not policy.require_crl
+
+
+PCR0 = bytes(range(32))
+
+
+def test_legacy_pcr_values_are_kept_as_reference_pcrs():
+    doc = json.loads(_legacy())
+    doc["pcr_values"] = {"sha384": {"9": "ab" * 48}, "sha256": {"4": "11" * 32, "0": PCR0.hex()}}
+    policy = SnpPolicy.from_legacy_json(json.dumps(doc).encode())
+    assert [(p.bank, p.index) for p in policy.reference_pcrs] == [(0x0B, 0), (0x0B, 4), (0x0C, 9)]
+    assert policy.reference_pcr_map() == {0x0B: {0: PCR0, 4: b"\x11" * 32}, 0x0C: {9: b"\xab" * 48}}
+    assert SnpPolicy.from_json(policy.to_json()) == policy
+    assert json.loads(policy.to_json())["reference_pcrs"]["sha256"] == {"0": PCR0.hex(), "4": "11" * 32}
+
+
+def test_reference_pcrs_are_reported_as_not_checked_never_silently(report):
+    policy = replace(SnpPolicy.from_legacy_json(_legacy()), require_crl=False, vmpl=2)
+    assert len(policy.reference_pcrs) == 1
+    verdict = validate_snp(report, policy, Verdict("snp"))
+    check = verdict.get("policy.pcr_values")
+    assert check.status is Status.WARN and check.stage is Stage.VALIDATE
+    assert "1 reference vTPM PCR value(s)" in check.explanation and "not checked" in check.explanation
+    assert "enforced only on the vTPM path" in check.explanation
+    assert check.expected == "sha256 PCR0"
+    assert verdict.failures() == []  # a warning, not a failure: nothing here contradicts the policy
+    no_pcrs = validate_snp(report, replace(policy, reference_pcrs=()), Verdict("snp"))
+    assert no_pcrs.get("policy.pcr_values") is None
+
+
+def test_policy_json_without_pcrs_omits_the_key(report):
+    data = SnpPolicy.from_report(report).to_json()
+    assert "reference_pcrs" not in json.loads(data)
+    with pytest.raises(PolicyError, match="unknown PCR bank"):
+        doc = json.loads(data)
+        doc["reference_pcrs"] = {"sha3": {}}
+        SnpPolicy.from_json(json.dumps(doc))

@@ -155,3 +155,19 @@ def test_fuzz_mutated_reports_raise_only_evidence_errors(edits):
     except EvidenceError:
         return
     assert report.version in (2, 3, 4, 5)
+
+
+def test_trailing_bytes_are_ignored_and_counted():
+    raw = build_report(reported_tcb=MILAN_TCB)
+    report = parse_report(raw + b"\xaa" * 20)
+    assert report.trailing_bytes == 20
+    assert report.raw == raw and report.signed_bytes == raw[:0x2A0]
+    assert parse_report(raw).trailing_bytes == 0
+    assert report.measurement == parse_report(raw).measurement
+
+
+def test_truncated_report_is_still_an_error():
+    raw = build_report(reported_tcb=MILAN_TCB)
+    with pytest.raises(SnpReportError, match="exactly 1184 bytes, but this one has 1183") as info:
+        parse_report(raw[:1183])
+    assert info.value.code == "snp-report"

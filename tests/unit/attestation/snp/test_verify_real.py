@@ -2,62 +2,186 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import replace
+from typing import NamedTuple
+
 import pytest
 
+from core.attestation.assess import assess
+from core.attestation.evidence import hcl_binding_ok, load_evidence
 from core.attestation.snp.certs import load_certificate_files
 from core.attestation.snp.chain import verify_vek_chain
 from core.attestation.snp.policy import SnpPolicy, validate_snp
 from core.attestation.snp.report import SnpReportError, parse_report
 from core.attestation.snp.verify import check_signature, verify_snp
-from core.attestation.verdict import Status, Verdict
+from core.attestation.verdict import Stage, Status, Verdict
 
 from .conftest import load_set, utc
 
-# set -> (leaf file, CA files, verification time near capture, failing ids, warned ids)
+
+class Case(NamedTuple):
+    leaf: str                  # the VCEK/VLEK file
+    chain: list[str]           # CA files that come with the set
+    day: str                   # verification time near capture
+    failing: set[str]          # verification ids that fail
+    warned: set[str]           # verification ids that warn
+    policy: str                # a reasonable policy for this kind of VM (POLICIES)
+    acceptable: bool           # the README's "acceptable under a reasonable policy"
+    policy_failing: set[str]   # the policy ids that fail under it
+
+
+# A reasonable policy: debugging off, no migration agent, the report requested at VMPL 0 (a plain
+# confidential VM), and a chip-specific VCEK unless the VM is known to use a cloud provider's VLEK.
+POLICIES = {
+    "vmpl0": SnpPolicy(vmpl=0),
+    "vmpl0-vlek": SnpPolicy(vmpl=0, allow_vlek=True),
+}
+
 SETS = {
-    "virtee_sev_milan_v2_vcek": ("vcek.der", ["cert_chain.pem"], "2023-05-01", set(), set()),
-    "trustee_milan_v2_vcek": ("vcek.der", ["ask_ark_asvk.pem"], "2024-07-03", set(), set()),
-    "gosevguest_milan_v2_vcek": ("vcek.der", ["cert_chain.pem"], "2022-09-25", set(), {"snp.debug"}),
-    "mstav_milan_v3_vcek": ("vcek.pem", ["ask.pem", "ark.pem"], "2026-02-06", set(), set()),
-    "mstav_genoa_v3_vcek": ("vcek.pem", ["ask.pem", "ark.pem"], "2026-02-06", set(), set()),
-    "mstav_turin_v5_vcek": ("vcek.pem", ["ask.pem", "ark.pem"], "2026-02-06", set(), set()),
-    "teekit_gcp_milan_v5_x25519_bound": ("vcek.pem", ["cert_chain.pem"], "2025-12-06", set(), set()),
-    "trustee_aws_milan_v3_vlek": ("vlek.der", ["vlek_cert_chain.pem"], "2025-05-28", set(), set()),
-    "constellation_vlek_milan_v2_MISMATCH": ("vlek.pem", ["vlek_cert_chain.pem"], "2023-11-24",
-                                             {"snp.signature"}, set()),
-    "constellation_azure_milan_v2": ("vcek_kds.der", ["cert_chain.pem"], "2023-11-24", set(), set()),
-    "trustee_azure_vtpm_milan_ev0": ("vcek.pem", ["ask.pem", "ark.pem"], "2026-02-20", set(), set()),
-    "trustee_azure_vtpm_milan_ev1": ("vcek.der", ["ask.pem", "ark.pem"], "2026-02-20", set(), set()),
-    "trustee_azure_vtpm_milan_ev2": ("vcek.der", ["ask.pem", "ark.pem"], "2026-07-16", set(), set()),
-    "trustee_azure_vtpm_milan_hclreport": ("vcek_ask_ark.pem", [], "2024-07-03", set(), set()),
-    "trustee_genoa_v3_e2e": ("vcek.der", ["ask.pem", "ark.pem"], "2025-05-28", set(), set()),
+    "virtee_sev_milan_v2_vcek": Case("vcek.der", ["cert_chain.pem"], "2023-05-01", set(), set(),
+                                     "vmpl0", True, set()),
+    "trustee_milan_v2_vcek": Case("vcek.der", ["ask_ark_asvk.pem"], "2024-07-03", set(), set(),
+                                  "vmpl0", True, set()),
+    "gosevguest_milan_v2_vcek": Case("vcek.der", ["cert_chain.pem"], "2022-09-25", set(), {"snp.debug"},
+                                     "vmpl0", False, {"policy.debug"}),
+    "mstav_milan_v3_vcek": Case("vcek.pem", ["ask.pem", "ark.pem"], "2026-02-06", set(), set(),
+                                "vmpl0", True, set()),
+    "mstav_genoa_v3_vcek": Case("vcek.pem", ["ask.pem", "ark.pem"], "2026-02-06", set(), set(),
+                                "vmpl0", True, set()),
+    "mstav_turin_v5_vcek": Case("vcek.pem", ["ask.pem", "ark.pem"], "2026-02-06", set(), set(),
+                                "vmpl0", True, set()),
+    "teekit_gcp_milan_v5_x25519_bound": Case("vcek.pem", ["cert_chain.pem"], "2025-12-06", set(), set(),
+                                             "vmpl0", False, {"policy.vmpl"}),
+    "trustee_aws_milan_v3_vlek": Case("vlek.der", ["vlek_cert_chain.pem"], "2025-05-28", set(), set(),
+                                      "vmpl0-vlek", False, {"policy.vmpl"}),
+    "constellation_vlek_milan_v2_MISMATCH": Case("vlek.pem", ["vlek_cert_chain.pem"], "2023-11-24",
+                                                 {"snp.signature"}, set(), "vmpl0-vlek", False, set()),
+    "constellation_azure_milan_v2": Case("vcek_kds.der", ["cert_chain.pem"], "2023-11-24", set(), set(),
+                                         "vmpl0", True, set()),
+    "trustee_azure_vtpm_milan_ev0": Case("vcek.pem", ["ask.pem", "ark.pem"], "2026-02-20", set(), set(),
+                                         "vmpl0", True, set()),
+    "trustee_azure_vtpm_milan_ev1": Case("vcek.der", ["ask.pem", "ark.pem"], "2026-02-20", set(), set(),
+                                         "vmpl0", True, set()),
+    "trustee_azure_vtpm_milan_ev2": Case("vcek.der", ["ask.pem", "ark.pem"], "2026-07-16", set(), set(),
+                                         "vmpl0", True, set()),
+    "trustee_azure_vtpm_milan_hclreport": Case("vcek_ask_ark.pem", [], "2024-07-03", set(), set(),
+                                               "vmpl0", True, set()),
+    "trustee_genoa_v3_e2e": Case("vcek.der", ["ask.pem", "ark.pem"], "2025-05-28", set(), set(),
+                                 "vmpl0", True, set()),
 }
 
 
-def _verify(snp_data, name, **kwargs) -> Verdict:
-    leaf, chain, day, _, _ = SETS[name]
-    vcek, certs = load_set(snp_data / name, leaf, chain)
-    report = (snp_data / name / "report.bin").read_bytes()
-    return verify_snp(report, vcek=vcek, chain=certs, at=kwargs.pop("at", utc(day)), **kwargs)
+def _verify(snp_data, name, report: bytes | None = None, **kwargs) -> Verdict:
+    case = SETS[name]
+    vcek, certs = load_set(snp_data / name, case.leaf, case.chain)
+    report = report if report is not None else (snp_data / name / "report.bin").read_bytes()
+    return verify_snp(report, vcek=vcek, chain=certs, at=kwargs.pop("at", utc(case.day)), **kwargs)
 
 
 @pytest.mark.parametrize("name", sorted(SETS))
 def test_each_set_has_its_documented_outcome(snp_data, name):
     verdict = _verify(snp_data, name)
-    _, _, _, failing, warned = SETS[name]
-    assert {c.id for c in verdict.failures()} == failing
-    assert {c.id for c in verdict.checks if c.status is Status.WARN} == warned
-    assert verdict.authentic is (not failing)
+    case = SETS[name]
+    assert {c.id for c in verdict.failures()} == case.failing
+    assert {c.id for c in verdict.checks if c.status is Status.WARN} == case.warned
+    assert verdict.authentic is (not case.failing)
     for required in ("snp.signature", "snp.chain.ark", "snp.validity", "snp.product"):
         assert verdict.get(required) is not None
+
+
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_each_set_is_acceptable_or_not_under_a_reasonable_policy(snp_data, name):
+    case = SETS[name]
+    verdict = _verify(snp_data, name)
+    validate_snp((snp_data / name / "report.bin").read_bytes(), POLICIES[case.policy], verdict)
+    assert verdict.policy_applied
+    assert {c.id for c in verdict.failures() if c.stage is Stage.VALIDATE} == case.policy_failing
+    assert verdict.acceptable is case.acceptable
+    assert verdict.authentic is (not case.failing)  # the policy never changes authenticity
+
+
+def _hex_line(path, key: str) -> bytes:
+    lines = dict(line.split("=", 1) for line in path.read_text().split() if "=" in line)
+    return bytes.fromhex(lines[key])
+
+
+def test_gcp_report_data_binds_the_nonce_and_x25519_key(snp_data):
+    name = "teekit_gcp_milan_v5_x25519_bound"
+    nonce = _hex_line(snp_data / name / "binding.txt", "NONCE")
+    key = _hex_line(snp_data / name / "binding.txt", "X25519_KEY")
+    assert (len(nonce), len(key)) == (32, 32)
+    policy = SnpPolicy(vmpl=1)  # GCP requests its reports at VMPL 1
+    bound = validate_snp((snp_data / name / "report.bin").read_bytes(),
+                         policy.with_report_data(hashlib.sha512(nonce + key).digest()), _verify(snp_data, name))
+    assert bound.get("policy.report_data").status is Status.PASS and bound.acceptable
+    other_key = bytes([key[0] ^ 1]) + key[1:]
+    replayed = validate_snp((snp_data / name / "report.bin").read_bytes(),
+                            policy.with_report_data(hashlib.sha512(nonce + other_key).digest()),
+                            _verify(snp_data, name))
+    assert [c.id for c in replayed.failures()] == ["policy.report_data"] and not replayed.acceptable
+
+
+def test_constellation_azure_report_data_binds_the_runtime_data(snp_data):
+    base = snp_data / "constellation_azure_milan_v2"
+    runtime = (base / "runtimedata.bin").read_bytes()
+    report = parse_report((base / "report.bin").read_bytes())
+    assert report.report_data[:32] == hashlib.sha256(runtime).digest()
+    expected = hashlib.sha256(runtime).digest() + report.report_data[32:]
+    verdict = validate_snp(report, SnpPolicy(vmpl=0).with_report_data(expected),
+                           _verify(snp_data, "constellation_azure_milan_v2"))
+    assert verdict.get("policy.report_data").status is Status.PASS and verdict.acceptable
+    tampered = hashlib.sha256(runtime + b" ").digest() + report.report_data[32:]
+    assert validate_snp(report, SnpPolicy(report_data=tampered)).get("policy.report_data").status is Status.FAIL
+
+
+def test_constellation_attestation_with_trailing_bytes_verifies_with_a_warning(snp_data):
+    base = snp_data / "constellation_azure_milan_v2"
+    data = (base / "attestation_1204.bin").read_bytes()
+    assert len(data) == 1204
+    report = parse_report(data)
+    assert report.trailing_bytes == 20 and report.raw == (base / "report.bin").read_bytes()
+    verdict = _verify(snp_data, "constellation_azure_milan_v2", report=data)
+    assert verdict.authentic and verdict.failures() == []
+    trailing = verdict.get("snp.report.trailing")
+    assert trailing.status is Status.WARN and "20 more byte(s)" in trailing.explanation
+    evidence = load_evidence(data)  # the same file through the app's evidence loader
+    assert evidence.report.trailing_bytes == 20
+
+
+AZURE_VTPM = ["trustee_azure_vtpm_milan_ev0", "trustee_azure_vtpm_milan_ev1", "trustee_azure_vtpm_milan_ev2"]
+
+
+@pytest.mark.parametrize("name", AZURE_VTPM)
+def test_azure_vtpm_report_data_binds_the_hcl_runtime_data(snp_data, name):
+    base = snp_data / name
+    runtime = (base / "runtime_data.json").read_bytes()
+    assert json.loads(runtime)["keys"][0]["kid"] == "HCLAkPub"  # the JSON that carries the vTPM key
+    report = parse_report((base / "report.bin").read_bytes())
+    assert report.report_data == hashlib.sha256(runtime).digest() + bytes(32)
+    evidence = load_evidence((base / "hcl_report.bin").read_bytes())
+    assert evidence.runtime_data == runtime and evidence.report.raw == report.raw
+    assert hcl_binding_ok(evidence) is True
+    altered = replace(evidence, runtime_data=runtime.replace(b"HCLAkPub", b"HCLAkPuB"))
+    assert hcl_binding_ok(altered) is False
+
+
+@pytest.mark.parametrize("name", [*AZURE_VTPM, "trustee_azure_vtpm_milan_hclreport"])
+def test_azure_hcl_evidence_is_bound_and_acceptable_end_to_end(snp_data, name):
+    case = SETS[name]
+    vcek, certs = load_set(snp_data / name, case.leaf, case.chain)
+    evidence = load_evidence((snp_data / name / "hcl_report.bin").read_bytes())
+    verdict = assess(evidence, vcek=vcek, chain=certs, policy=POLICIES[case.policy], at=utc(case.day))
+    assert verdict.get("azure.runtime_data").status is Status.PASS
+    assert verdict.authentic and verdict.acceptable and verdict.failures() == []
 
 
 @pytest.mark.parametrize("name", ["trustee_milan_v2_vcek", "mstav_genoa_v3_vcek", "mstav_turin_v5_vcek",
                                   "trustee_aws_milan_v3_vlek"])
 def test_the_same_sets_verify_with_the_pinned_chain_only(snp_data, name):
-    leaf, _, day, _, _ = SETS[name]
-    vcek, _ = load_set(snp_data / name, leaf, [])
-    verdict = verify_snp((snp_data / name / "report.bin").read_bytes(), vcek=vcek, at=utc(day))
+    vcek, _ = load_set(snp_data / name, SETS[name].leaf, [])
+    verdict = verify_snp((snp_data / name / "report.bin").read_bytes(), vcek=vcek, at=utc(SETS[name].day))
     assert verdict.authentic, verdict.failures()
 
 
@@ -179,3 +303,9 @@ def test_flipping_any_signed_bit_breaks_authenticity(snp_data):
         if check_signature(Verdict("snp"), report, vcek):
             accepted.append(bit)
     assert accepted == []
+
+
+def test_a_supplied_genuine_ark_is_named_as_amds_own(snp_data):
+    ark = _verify(snp_data, "mstav_milan_v3_vcek").get("snp.chain.ark")
+    assert ark.status is Status.PASS and "AMD's own ARK-Milan" in ark.explanation
+    assert ark.actual.startswith("used AMD pinned root 'ARK-Milan'") and "ignored" not in ark.actual

@@ -37,8 +37,33 @@ def test_synthetic_turin_evidence_verifies(turin_report, turin_vcek, turin_chain
 def test_without_trusting_the_sandbox_the_chain_fails(milan_report, milan_vcek, milan_chain):
     verdict = verify_snp(milan_report, vcek=milan_vcek, chain=milan_chain.vcek_chain, at=AT)
     assert not verdict.authentic and "snp.chain.ask" in _fails(verdict)
-    assert verdict.get("snp.chain.ark").status is Status.WARN
-    assert "not AMD's pinned root" in verdict.get("snp.chain.ark").explanation
+    ark = verdict.get("snp.chain.ark")
+    assert ark.status is Status.WARN
+    # the supplied root is named ARK-Milan, but it is not AMD's: say which root was used instead
+    assert "checked against AMD's ARK-Milan built into this app" in ark.explanation
+    assert "supplied its own root named 'ARK-Milan'" in ark.explanation and "which is not AMD's" in ark.explanation
+    assert "The root certificate is AMD's own" not in ark.explanation
+    assert ark.actual.startswith("used AMD pinned root 'ARK-Milan'") and "ignored supplied root" in ark.actual
+
+
+def test_a_trusted_sandbox_root_is_named_as_the_one_used(milan_report, milan_vcek, milan_chain, sandbox_trust):
+    verdict = verify_snp(milan_report, vcek=milan_vcek, chain=milan_chain.vcek_chain, trust=sandbox_trust, at=AT)
+    ark = verdict.get("snp.chain.ark")
+    assert ark.status is Status.WARN and "sandbox root 'ARK-Milan' that you chose to trust" in ark.explanation
+    assert "ignored" not in ark.explanation and ark.actual.startswith("used sandbox root 'ARK-Milan'")
+
+
+def test_trailing_bytes_verify_with_a_warning(milan_report, milan_vcek, milan_chain, sandbox_trust):
+    plain = verify_snp(milan_report, vcek=milan_vcek, chain=milan_chain.vcek_chain, trust=sandbox_trust, at=AT)
+    assert plain.get("snp.report.trailing") is None
+    padded = verify_snp(milan_report + bytes(20), vcek=milan_vcek, chain=milan_chain.vcek_chain,
+                        trust=sandbox_trust, at=AT)
+    assert padded.authentic and _fails(padded) == set()
+    trailing = padded.get("snp.report.trailing")
+    assert trailing.status is Status.WARN and "20 more byte(s)" in trailing.explanation
+    assert trailing.actual == "20 trailing bytes ignored"
+    short = verify_snp(milan_report[:-1], vcek=milan_vcek, chain=milan_chain.vcek_chain, trust=sandbox_trust, at=AT)
+    assert _fails(short) == {"snp.report.parse"} and "1183" in short.get("snp.report.parse").explanation
 
 
 def test_vlek_evidence_and_substitution(milan_chain, sandbox_trust):

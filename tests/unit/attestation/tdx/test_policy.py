@@ -42,11 +42,26 @@ def test_json_round_trip_and_version() -> None:
     doc = json.dumps(policy.to_json())
     assert TdxPolicy.from_json(doc) == policy
     assert json.loads(doc)["version"] == 1
+    assert json.loads(doc)["format"] == "prism-tdx-policy"
+
+
+def test_format_tag_is_checked_and_optional_for_older_files() -> None:
+    policy = TdxPolicy(mr_td=b"\x01" * 48, minimum_qe_svn=3)
+    tagged = policy.to_json()
+    assert tagged["format"] == "prism-tdx-policy" and list(tagged)[:2] == ["format", "version"]
+    untagged = {k: v for k, v in tagged.items() if k != "format"}  # as written before the tag existed
+    assert TdxPolicy.from_json(json.dumps(untagged)) == policy == TdxPolicy.from_json(tagged)
+    for wrong in ("prism-snp-policy", None, 1):
+        with pytest.raises(TdxPolicyError, match="not a Prism TDX policy") as info:
+            TdxPolicy.from_json({**tagged, "format": wrong})
+        assert info.value.code == "tdx-bad-policy"
 
 
 @pytest.mark.parametrize("doc", [
     {"version": 1, "mrtd": "00"},                       # unknown key (typo)
     {"version": 2},                                     # unknown version
+    {"version": True},                                  # a boolean is not version 1
+    {"format": "prism-snp-policy", "version": 1},       # the other platform's policy
     {"mr_td": "00" * 48},                               # no version
     {"version": 1, "mr_td": "00" * 47},                 # wrong length
     {"version": 1, "mr_td": "zz" * 48},                 # not hex
