@@ -6,6 +6,11 @@ carries only logs. Each agent stream gets the registered manifest first (whole, 
 ``RunReqChunks`` ending with an empty ``is_last`` message), then whatever control message
 the owner sends (stop, state request, disconnect). A reconnecting agent gets the manifest
 again; the agent ignores it unless it is waiting for one (§8.1).
+
+With a workspace, what agents report is kept there: events, run and stop answers and states in
+the audit log (``cvms.event``, ``cvms.run``, ``cvms.stopped``, ``cvms.state``), log lines in
+``results/<id>/agent.log``, and the start-up attestation and Azure token bytes the agent sends
+(§8.1) as ``results/<id>/cvms-attestation-<n>.eat``, audited as ``cvms.attestation``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from core.cocos.computation import Computation
 from core.cocos.manifest import to_run_request
 from core.cocos.run_chunks import CHUNK_SIZE, run_request_chunks
 from core.errors import BadInput, NotFound, PrismError, Refused
+from core.fsio import atomic_write
 from proto.cvms import cvms_pb2, cvms_pb2_grpc
 
 if TYPE_CHECKING:
@@ -268,18 +274,41 @@ class CvmsServer:
             self._audit("cvms.stopped", computation_id, {"message": message.stopComputationRes.message})
         elif kind == "agentStateRes":
             record.states.append(message.agentStateRes.state)
+            self._audit("cvms.state", computation_id, {"state": message.agentStateRes.state})
         elif kind == "vTPMattestationReport":
-            report = message.vTPMattestationReport
-            record.attestations.append(report)
-            self._audit("cvms.attestation", computation_id,
-                        {"cert_serial": report.certSerialNumber, "size": len(report.file)})
+            record.attestations.append(message.vTPMattestationReport)
+            self._keep_attestation(computation_id, record, "vtpm-report", message.vTPMattestationReport)
         elif kind == "azureAttestationToken":
             record.azure_tokens.append(message.azureAttestationToken)
+            self._keep_attestation(computation_id, record, "azure-token", message.azureAttestationToken)
         if self._on_message is not None:
             try:
                 self._on_message(computation_id, message)
             except Exception:  # a faulty hook must not cut the agent off
                 _log.exception("the CVMS message hook failed for %s", computation_id)
+
+    def _keep_attestation(self, computation_id: str, record: ComputationRecord, kind: str,
+                          report: cvms_pb2.AttestationResponse | cvms_pb2.azureAttestationToken) -> None:
+        number = len(record.attestations) + len(record.azure_tokens)
+        name = self._write_attestation(computation_id, number, report.file)
+        self._audit("cvms.attestation", computation_id, {"kind": kind, "cert_serial": report.certSerialNumber,
+                                                          "size": len(report.file), "file": name})
+
+    def _write_attestation(self, computation_id: str, number: int, data: bytes) -> str | None:
+        """The evidence bytes as ``cvms-attestation-<n>.eat``; never overwrites an earlier one."""
+        if self._workspace is None:
+            return None
+        folder = self._workspace.results_dir / computation_id
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            while (folder / f"cvms-attestation-{number}.eat").exists():
+                number += 1  # an earlier server of this workspace already kept evidence here
+            name = f"cvms-attestation-{number}.eat"
+            atomic_write(folder / name, data)
+        except (PrismError, OSError):
+            _log.warning("could not keep the attestation of %s", computation_id, exc_info=True)
+            return None
+        return name
 
     def _audit(self, action: str, computation_id: str, details: dict[str, Any]) -> None:
         if self._workspace is None:

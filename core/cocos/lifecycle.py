@@ -148,7 +148,7 @@ def _member_parts(filename: str, reserved: Sequence[str]) -> tuple[str, ...]:
     name = PurePosixPath(filename)
     if name.is_absolute() or ".." in name.parts or "\\" in filename or not name.parts:
         raise BadInput(f"the result zip holds an unsafe path {filename!r}; it was not unpacked")
-    if name.parts[0] in reserved:
+    if name.parts[0] in reserved or name.parts[0].startswith("cvms-attestation-"):
         raise BadInput(f"the result zip holds {filename!r}, which would replace Prism's own file; open the zip "
                        "by hand")
     return name.parts
@@ -190,7 +190,14 @@ def safe_extract(archive: Path, dest: Path, *,
 
 
 class ComputationRun:
-    """One run; read ``steps``, ``verdict``, ``cvm_id``, ``record`` and ``agent_state`` afterwards."""
+    """One run; read ``steps``, ``verdict``, ``cvm_id``, ``record`` and ``agent_state`` afterwards.
+
+    ``probe_hash_enforcement`` offers the agent a decoy algorithm before the real files (see
+    ``_probe``); ``probe_bytes`` is then the decoy's size, the only bytes a caught agent received.
+    A CVM whose agent accepted the decoy is spent: the decoy took the algorithm slot, so the real
+    algorithm can no longer be uploaded there. Such a CVM must be recreated, never reused; the run
+    removes it in its cleanup.
+    """
 
     def __init__(self, *, manager_target: str, workspace: Workspace, cvms_tls: CvmsTls,
                  computation: Computation, inputs: RunInputs, signer: Signer, policy: Policy | None,
@@ -214,6 +221,7 @@ class ComputationRun:
         self.cvm_id = ""
         self.record: ComputationRecord | None = None
         self.agent_state = ""  # asked over the CVMS when a run fails: what the agent got
+        self.probe_bytes = 0  # the size of the hash probe's decoy, once it was sent
         self._cvms: CvmsServer | None = None
         self._manager: ManagerClient | None = None
         self._atls: AtlsTransport | None = None
@@ -332,10 +340,14 @@ class ComputationRun:
         """Offer a decoy algorithm first: an honest agent refuses it and consumes nothing (§3.6).
 
         An agent that accepts it does not check uploads against the manifest, so whatever it
-        computes cannot be trusted; the run stops before any real file is sent.
+        computes cannot be trusted; the run stops before any real file is sent. That agent now
+        holds the decoy as the computation's algorithm (it moved on to ReceivingData), so that CVM
+        can never run this computation: remove it and create a new one (cleanup removes it).
         """
         decoy = self.workspace.cache_dir / f"hash-probe-{self.computation.id}.py"
-        decoy.write_bytes(b"# prism hash-enforcement probe " + os.urandom(16).hex().encode() + b"\n")
+        content = b"# prism hash-enforcement probe " + os.urandom(16).hex().encode() + b"\n"
+        decoy.write_bytes(content)
+        self.probe_bytes = len(content)
         try:
             await agent.upload_algorithm(decoy, algo_type=self.inputs.algo_type)
         except HashMismatch:

@@ -5,6 +5,10 @@ Like the real agent (COCOS-PROTOCOL.md §1, §8, §10-§11) it dials the CVMS as
 AgentService and the ingress on its forwarded port in the transport the manifest's agent_config
 selects. Events and logs go back on the CVMS stream; a broken stream is redialled every few
 seconds with the unsent messages kept; SIGTERM stops everything cleanly.
+
+With ``--listen-fd`` the forwarded port is the socket the host bound for this CVM and handed
+down: the agent holds it for its whole life and its ingress listens on it only after the
+manifest, so the port refuses connections until then and no other process can take it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -70,6 +75,7 @@ class AgentSettings:
     client_key: str = ""
     server_ca: str = ""
     port: int = 7002
+    listen_fd: int | None = None  # the host's bound (not listening) socket for ``port``
     tee_dir: str = ""
     work_dir: str = ""
     misbehave: str | None = None
@@ -132,21 +138,48 @@ class AgentRuntime:
         upstream = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         runtime = cls(service, server, None)
+        sock: socket.socket | None = None
         try:
             config = config_from_agent_config(computation.agent_config)
             evidence = tee_evidence(tee, service.vtpm, misbehave=settings.misbehave)
-            ingress = Ingress(config, ("127.0.0.1", upstream), evidence=evidence, port=settings.port)
+            sock = _forwarded_socket(settings)
+            ingress = Ingress(config, ("127.0.0.1", upstream), evidence=evidence, port=settings.port, sock=sock)
             await ingress.start()
             runtime.ingress = ingress
         except PrismError as exc:
             # Like the real agent: an ingress failure is logged, never reported as a run error (§8.2).
             log.error("the ingress did not start: %s", exc)
+            if sock is not None:
+                sock.close()  # only this duplicate: the port stays reserved for the agent
         return runtime
 
     async def stop(self) -> None:
         if self.ingress is not None:
             await self.ingress.stop()
         await self.server.stop(1)
+
+
+def _forwarded_socket(settings: AgentSettings) -> socket.socket | None:
+    """A duplicate of the inherited socket for one ingress, which closes it when it stops.
+
+    The original descriptor stays open in this process, so the port stays reserved between
+    computations and is released only when the agent exits.
+    """
+    if settings.listen_fd is None:
+        return None
+    try:
+        return socket.socket(fileno=os.dup(settings.listen_fd))
+    except OSError as exc:
+        raise BadInput(f"the forwarded-port socket {settings.listen_fd} from the host is unusable "
+                       f"({exc.strerror}); restart the sandbox") from None
+
+
+def _adopt_socket(fd: int) -> None:
+    try:
+        os.set_inheritable(fd, False)  # the algorithm's processes must not hold the port
+    except OSError as exc:
+        raise BadInput(f"the forwarded-port socket {fd} from the host is unusable ({exc.strerror}); "
+                       "restart the sandbox") from None
 
 
 def _now() -> Timestamp:
@@ -282,6 +315,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                                      description="a sandbox Cocos agent (one simulated CVM)")
     parser.add_argument("--env-file", help="KEY=VALUE settings written by the manager (AGENT_CVM_* ...)")
     parser.add_argument("--port", type=int, required=True, help="the forwarded port the ingress listens on")
+    parser.add_argument("--listen-fd", type=int, default=None,
+                        help="an inherited socket already bound to --port (the host's reservation)")
     parser.add_argument("--tee-dir", required=True, help="state directory of the sandbox TEE chain")
     parser.add_argument("--work-dir", default="", help="the agent's work directory")
     parser.add_argument("--misbehave", choices=MISBEHAVIOURS, default=None)
@@ -305,7 +340,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.env_file:
             env.update(read_env_file(args.env_file))
-        settings = AgentSettings.from_env(env, port=args.port, tee_dir=args.tee_dir, work_dir=args.work_dir,
+        if args.listen_fd is not None:
+            _adopt_socket(args.listen_fd)
+        settings = AgentSettings.from_env(env, port=args.port, listen_fd=args.listen_fd,
+                                          tee_dir=args.tee_dir, work_dir=args.work_dir,
                                           misbehave=args.misbehave, reconnect_seconds=args.reconnect_seconds)
         asyncio.run(_main(settings))
     except PrismError as exc:

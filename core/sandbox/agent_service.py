@@ -3,7 +3,8 @@
 It holds one computation (the manifest the CVMS delivered), a work directory and the §5 state
 machine. It checks each role signature against the manifest keys, admits RPCs only in the states
 the real agent does, checks file names and SHA3-256 hashes, runs the algorithm, serves the result
-zip with its ``file-size`` header, and answers ``Attestation`` with an EAT from the SandboxTee.
+zip with its ``file-size`` header, and answers ``Attestation`` with an EAT from the SandboxTee
+(types 0 SNP, 1 vTPM and 2 SNP-vTPM, as a real SNP-vTPM CVM does).
 Statuses and messages are the agent's own (agent_errors), so a client cannot tell it apart.
 """
 
@@ -28,7 +29,9 @@ from core.errors import BadInput, PrismError
 from core.keys.signatures import verify_role_signature
 from core.sandbox import agent_errors as err
 from core.sandbox.agent_errors import AgentRpcError, unknown
-from core.sandbox.eat_builder import AttestationServiceKey, encode_cose_eat, snp_claims, snp_raw_report
+from core.sandbox.eat_builder import (
+    AttestationServiceKey, encode_cose_eat, snp_claims, snp_raw_report, vtpm_claims,
+)
 from core.sandbox.runner import RunError, RunSpec, clean_work_dir, run_algorithm
 from core.sandbox.staging import stage_algorithm, stage_dataset
 from core.sandbox.state import AgentEventName as Ev
@@ -41,9 +44,11 @@ log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
 ATTESTATION_SNP = 0
+ATTESTATION_VTPM = 1
 ATTESTATION_SNP_VTPM = 2
-#: types the real agent accepts; the sandbox is SNP with a vTPM, so 0 and 2 yield evidence
+#: types the real agent accepts; the sandbox is SNP with a vTPM, so 0, 1 and 2 yield evidence
 _KNOWN_TYPES = (0, 1, 2, 3, 4)
+_SERVED_TYPES = (ATTESTATION_SNP, ATTESTATION_VTPM, ATTESTATION_SNP_VTPM)
 
 
 def _der(cert: x509.Certificate) -> bytes:
@@ -268,11 +273,14 @@ class SandboxAgentService(agent_pb2_grpc.AgentServiceServicer):
             raise unknown(err.ERR_VTPM_NONCE)
         if request.type not in _KNOWN_TYPES:
             raise unknown(err.ERR_ATTESTATION_TYPE)
-        if request.type not in (ATTESTATION_SNP, ATTESTATION_SNP_VTPM):
+        if request.type not in _SERVED_TYPES:
             raise unknown(err.wrapped(err.ERR_ATTESTATION_FAILED, "the sandbox TEE is an SEV-SNP platform "
-                                      "with a vTPM; request type 0 (SNP) or 2 (SNP-vTPM)"))
+                                      "with a vTPM; request type 0 (SNP), 1 (vTPM) or 2 (SNP-vTPM)"))
         tee_nonce = request.teeNonce.ljust(64, b"\0")
         vtpm_nonce = request.vtpmNonce.ljust(32, b"\0")
+        if request.type == ATTESTATION_VTPM:
+            # §1.2: quotes over vtpmNonce32 only; the teeNonce binds nothing without a TEE report.
+            return await asyncio.to_thread(self._build_vtpm_eat, vtpm_nonce)
         # eat_nonce is the vTPM nonce padded to 32; without one the service uses the report data.
         eat_nonce = vtpm_nonce if request.vtpmNonce else tee_nonce
         defect = self.misbehave if self.misbehave in REPORT_DEFECTS else None
@@ -290,6 +298,9 @@ class SandboxAgentService(agent_pb2_grpc.AgentServiceServicer):
         if ak_pub:
             raw, platform = self.vtpm.attestation(vtpm_nonce, raw), "SNP-vTPM"
         return encode_cose_eat(snp_claims(report, raw, eat_nonce, platform_type=platform), self._eat_key)
+
+    def _build_vtpm_eat(self, vtpm_nonce: bytes) -> bytes:
+        return encode_cose_eat(vtpm_claims(self.vtpm.evidence(vtpm_nonce), vtpm_nonce), self._eat_key)
 
     # --- IMA and Azure token (§3.1) -----------------------------------------------------------------
 

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from core.attestation.eat_wrappers import encode_sevsnp_attestation
 from core.attestation.snp.report import AttestationReport, parse_report
+from core.attestation.vtpm.algorithms import TpmAlg, alg_name
+from core.attestation.vtpm.attestation import VtpmAttestation, encode_attestation
 
 ISSUER = "cocos-attestation-service"
 COSE_SIGN1 = 18
@@ -71,6 +73,25 @@ def snp_claims(report: bytes, raw_report: bytes, nonce: bytes, *, platform_type:
         1: ISSUER, 6: iat, 4: iat + EAT_LIFETIME, 10: nonce, 256: parsed.chip_id, 258: AMD_OEMID,
         259: f"SEV-SNP-{parsed.version}".encode("ascii"), 263: 2, 262: 1, 265: parsed.measurement,
         "platform_type": platform_type, "x-cocos-sevsnp": _sevsnp_copies(parsed), "raw_report": raw_report,
+    }
+
+
+def vtpm_claims(att: VtpmAttestation, nonce: bytes, *, now: int | None = None) -> dict[object, object]:
+    """The claims map for ``platform_type`` vTPM: quotes only, no TEE report (ATTESTATION.md §1.1-§1.2).
+
+    ueid is PCR0[0:16] and measurements PCR0 of the SHA-256 bank; no oemid or hwmodel is claimed,
+    since nothing below the TPM vouches for the platform.
+    """
+    sha256 = att.bank(TpmAlg.SHA256)
+    pcr0 = dict(sha256.values).get(0, b"") if sha256 is not None else b""
+    quote = next((q.quote for q in att.quotes if q.pcrs.hash_alg == TpmAlg.SHA256), b"")
+    pcrs = {f"{alg_name(q.pcrs.hash_alg)}:{index}": value.hex() for q in att.quotes for index, value in q.pcrs.values}
+    iat = int(time.time()) if now is None else now
+    return {
+        1: ISSUER, 6: iat, 4: iat + EAT_LIFETIME, 10: nonce, 256: pcr0[:16] or None, 263: 2, 262: 1,
+        265: pcr0 or None, "platform_type": "vTPM",
+        "x-cocos-vtpm": {"pcrs": pcrs, "event_log": att.event_log, "quote": quote},
+        "raw_report": encode_attestation(att),
     }
 
 

@@ -5,6 +5,11 @@ does with its 9p ``environment`` file (COCOS-PROTOCOL.md §10.2), the host write
 ``AGENT_CVM_*`` settings to an env file and the CVMS certificates to ``cert.pem``, ``key.pem``
 and ``ca.pem`` (0600) in the VM's folder. The sandbox TEE chain lives in ``<state>/tee``.
 
+The forwarded port is reserved, not just probed: the host binds it itself (no SO_REUSEADDR) and
+hands the bound socket to the agent process, whose ingress listens on it once the manifest has
+arrived. Until then the port refuses connections, as a real CVM's does (COCOS-PROTOCOL.md §1),
+yet no other host or process can bind it: an allocated port is never handed out twice.
+
 Run ``python -m core.sandbox.host --state-dir DIR [--port P]`` for the daemon that
 ``core.sandbox.control`` starts: it serves ManagerService and keeps ``status.json`` current.
 """
@@ -56,6 +61,8 @@ class VmRecord:
     process: asyncio.subprocess.Process
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     ttl_handle: asyncio.TimerHandle | None = None
+    #: the host's copy of the forwarded port's socket: the port stays taken until the VM is removed
+    reservation: socket.socket | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, object]:
         return {"cvm_id": self.cvm_id, "forwarded_port": self.port, "pid": self.process.pid,
@@ -66,13 +73,24 @@ def _write_private(path: Path, data: bytes) -> None:
     atomic_write(path, data, mode=0o600)
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+#: POSIX children inherit the bound socket itself; elsewhere the agent binds the port by number
+PASS_SOCKET = os.name == "posix"
+
+
+def reserve_port(port: int) -> socket.socket | None:
+    """A socket bound (not listening) to ``127.0.0.1:port``, or None when someone else has the port.
+
+    SO_REUSEADDR stays off, so no other socket can bind the port while this one exists, not even
+    one that asks for address reuse; and a bound socket that does not listen refuses connections.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        return None
+    return sock
 
 
 class SandboxHost:
@@ -110,22 +128,43 @@ class SandboxHost:
     def vms(self) -> tuple[VmRecord, ...]:
         return tuple(self._vms.values())
 
-    def _allocate_port(self) -> int:
-        taken = {vm.port for vm in self._vms.values()}
+    def _allocate_port(self) -> socket.socket:
+        """Bind the next free forwarded port; the returned socket is the reservation."""
         if self.port_range is None:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-                probe.bind(("127.0.0.1", 0))
-                return int(probe.getsockname()[1])
+            reserved = reserve_port(0)
+            if reserved is None:
+                raise HostError(ERR_NO_PORT, code="sandbox-no-port")
+            return reserved
+        taken = {vm.port for vm in self._vms.values()}
         low, high = self.port_range
         for port in range(low, high + 1):
-            if port not in taken and _port_free(port):
-                return port
+            if port not in taken and (reserved := reserve_port(port)) is not None:
+                return reserved
         raise HostError(ERR_NO_PORT, code="sandbox-no-port")
 
     async def create_vm(self, request: manager_pb2.CreateReq) -> VmRecord:
         if len(self._vms) >= self.max_vms:
             raise HostError(ERR_MAX_VMS, code="sandbox-vm-limit")
-        port = self._allocate_port()
+        reservation = self._allocate_port()
+        try:
+            record = await self._start_agent(request, reservation)
+        except BaseException:
+            reservation.close()
+            raise
+        self._vms[record.cvm_id] = record
+        log.info("CVM %s: agent pid %d, forwarded port %d", record.cvm_id, record.process.pid, record.port)
+        self._changed()
+        if request.ttl:
+            # Like the real manager, the TTL is read after the VM started: a bad one is an error
+            # while the VM keeps running.
+            seconds = parse_go_duration(request.ttl)
+            cvm_id = record.cvm_id
+            record.ttl_handle = asyncio.get_running_loop().call_later(
+                seconds, lambda: asyncio.ensure_future(self._expire(cvm_id)))
+        return record
+
+    async def _start_agent(self, request: manager_pb2.CreateReq, reservation: socket.socket) -> VmRecord:
+        port = int(reservation.getsockname()[1])
         cvm_id = str(uuid.uuid4())
         folder = self.state_dir / "vms" / cvm_id
         folder.mkdir(parents=True, mode=0o700)
@@ -135,23 +174,20 @@ class SandboxHost:
                    "--reconnect-seconds", str(self.reconnect_seconds)]
         if self.misbehave:
             command += ["--misbehave", self.misbehave]
+        pass_fds: tuple[int, ...] = ()
+        if PASS_SOCKET:
+            # The child inherits the bound socket under the same descriptor number.
+            command += ["--listen-fd", str(reservation.fileno())]
+            pass_fds = (reservation.fileno(),)
+        else:
+            reservation.close()  # the agent binds the port by number (a short window, not POSIX)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(PROJECT_ROOT),
                                                                          os.environ.get("PYTHONPATH"))))}
         with open(folder / "agent.log", "ab") as log_file:
             process = await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.DEVNULL,
                                                            stdout=log_file, stderr=asyncio.subprocess.STDOUT,
-                                                           cwd=PROJECT_ROOT, env=env)
-        record = VmRecord(cvm_id, port, folder, process)
-        self._vms[cvm_id] = record
-        log.info("CVM %s: agent pid %d, forwarded port %d", cvm_id, process.pid, port)
-        self._changed()
-        if request.ttl:
-            # Like the real manager, the TTL is read after the VM started: a bad one is an error
-            # while the VM keeps running.
-            seconds = parse_go_duration(request.ttl)
-            record.ttl_handle = asyncio.get_running_loop().call_later(
-                seconds, lambda: asyncio.ensure_future(self._expire(cvm_id)))
-        return record
+                                                           cwd=PROJECT_ROOT, env=env, pass_fds=pass_fds)
+        return VmRecord(cvm_id, port, folder, process, reservation=reservation if PASS_SOCKET else None)
 
     def _write_environment(self, folder: Path, cvm_id: str, request: manager_pb2.CreateReq) -> Path:
         settings = {"AGENT_CVM_ID": cvm_id, "AGENT_CVM_GRPC_URL": request.agent_cvm_server_url,
@@ -181,7 +217,11 @@ class SandboxHost:
             raise VmNotFound(ERR_NOT_FOUND)
         if record.ttl_handle is not None:
             record.ttl_handle.cancel()
-        await _terminate(record.process, grace)
+        try:
+            await _terminate(record.process, grace)
+        finally:
+            if record.reservation is not None:
+                record.reservation.close()  # only now may another VM or process take the port
         log.info("CVM %s removed", cvm_id)
         self._changed()
 

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,14 +222,18 @@ class _TlsPipe:
 # --- the server ---------------------------------------------------------------------------
 
 class Ingress:
-    """Listens on ``host:port`` (0 = ephemeral) and relays each connection to ``upstream``.
+    """Listens on ``host:port`` (0 = ephemeral), or on ``sock``, and relays each connection to ``upstream``.
+
+    ``sock`` is an already bound socket (the host's port reservation); ``start`` makes it listen
+    and ``stop`` closes it.
 
     ``evidence`` is required in aTLS mode: without a TEE the real ingress does not start and
     nothing listens (§11); here that is an ``IngressError``.
     """
 
     def __init__(self, config: IngressConfig, upstream: tuple[str, int], *, evidence: EvidenceSource | None = None,
-                 host: str = "127.0.0.1", port: int = 0, handshake_timeout: float = 10.0) -> None:
+                 host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None,
+                 handshake_timeout: float = 10.0) -> None:
         if config.mode == "atls" and evidence is None:
             raise IngressError("aTLS needs a TEE to produce evidence; this agent has none, so the ingress "
                                "does not start (as on a no-TEE CVM)")
@@ -239,6 +244,7 @@ class Ingress:
         self.failed_handshakes = 0
         self.connections = 0
         self._evidence = evidence
+        self._sock = sock
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._context: SSL.Context | None = None
@@ -249,7 +255,10 @@ class Ingress:
         if self.config.mode != "plain":
             self._context = self._ssl_context()
         try:
-            self._server = await asyncio.start_server(self._accept, self.host, self.port)
+            if self._sock is not None:
+                self._server = await asyncio.start_server(self._accept, sock=self._sock)
+            else:
+                self._server = await asyncio.start_server(self._accept, self.host, self.port)
         except OSError as exc:
             raise IngressError(f"the ingress cannot listen on {self.host}:{self.port} ({exc.strerror})") from None
         self.port = self._server.sockets[0].getsockname()[1]

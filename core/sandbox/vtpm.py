@@ -69,11 +69,14 @@ class SandboxVtpm:
         return Quote(attest, build_signature(TpmAlg.RSASSA, TpmAlg.SHA256, signature=signature),
                      PcrBank.of(hash_alg, values))
 
-    def attestation(self, nonce: bytes, sev_snp_attestation: bytes) -> bytes:
-        """An ``attest.Attestation``: AK, one quote per bank over ``nonce`` (≤ 32 bytes), SNP part."""
+    def evidence(self, nonce: bytes, sev_snp_attestation: bytes = b"") -> VtpmAttestation:
+        """AK and one quote per bank over ``nonce`` (≤ 32 bytes); without an SNP part it is vTPM-only."""
         if len(nonce) > 32:
             raise BadInput(f"a vTPM nonce has at most 32 bytes; this one has {len(nonce)}")
         quotes = tuple(self.quote(nonce, alg) for alg in _BANKS)
-        return encode_attestation(VtpmAttestation(ak_pub=self.ak_pub(), quotes=quotes,
-                                                  sev_snp_attestation=sev_snp_attestation))
+        return VtpmAttestation(ak_pub=self.ak_pub(), quotes=quotes, sev_snp_attestation=sev_snp_attestation or None)
+
+    def attestation(self, nonce: bytes, sev_snp_attestation: bytes) -> bytes:
+        """An ``attest.Attestation``: AK, one quote per bank over ``nonce`` (≤ 32 bytes), SNP part."""
+        return encode_attestation(self.evidence(nonce, sev_snp_attestation))
 

@@ -75,7 +75,7 @@ def test_safe_extract_unpacks_nested_files(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("name", ["../escape.txt", "/etc/passwd", "a/../../b", "dir\\..\\x", "result.zip",
-                                  "agent.log"])
+                                  "agent.log", "cvms-attestation-1.eat"])
 def test_safe_extract_refuses_unsafe_members_and_writes_nothing(tmp_path, name) -> None:
     archive = _zip(tmp_path, {"fine.txt": b"ok", name: b"x"})
     dest = tmp_path / "dest"

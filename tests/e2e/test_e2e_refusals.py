@@ -112,6 +112,13 @@ def test_hash_substitution_is_noticed_by_the_probe(sandboxes, party) -> None:
     uploads = [s for s in computation_run.steps if s.name.startswith("upload")]
     assert uploads == []  # the real algorithm and dataset never left
     assert computation_run.agent_state == "ReceivingData"  # it took the decoy as the algorithm
+    # Across the process boundary: the agent received the decoy's bytes and not one of ours.
+    decoy = computation_run.probe_bytes
+    assert decoy > 0
+    counters = [m.message for m in computation_run.record.logs if m.message.startswith("received_bytes ")]
+    assert counters == [f"received_bytes {decoy}"]
+    assert upload_logs(computation_run.record) == [f"algorithm received ({decoy} bytes, type python)"]
+    assert ("remove-vm", StepStatus.OK) in [(s.name, s.status) for s in computation_run.steps]
 
 
 def test_hash_substitution_accepts_a_wrong_dataset_undetectably(sandboxes, party) -> None:

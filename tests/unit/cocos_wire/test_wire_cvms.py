@@ -111,7 +111,9 @@ def test_whole_manifest_then_events_and_logs_land_in_the_workspace(workspace):
                 await agent.send(agent_log=log("manifest received"))
                 await agent.send(agent_log=log("waiting for the algorithm", "DEBUG"))
                 await agent.send(vTPMattestationReport=cvms_pb2.AttestationResponse(file=b"eat", certSerialNumber="42"))
-                record = await server.wait_for(CID, lambda r: len(r.logs) == 2 and r.events and r.attestations)
+                await agent.send(azureAttestationToken=cvms_pb2.azureAttestationToken(file=b"jwt.token",
+                                                                                      certSerialNumber="42"))
+                record = await server.wait_for(CID, lambda r: len(r.logs) == 2 and r.events and r.azure_tokens)
                 return manifest, record
 
     manifest, record = run(main())
@@ -119,10 +121,17 @@ def test_whole_manifest_then_events_and_logs_land_in_the_workspace(workspace):
     assert [e.event_type for e in record.events] == ["ReceivingAlgorithm"]
     assert [r.error for r in record.run_responses] == [""]
     assert hooked == [(CID, "run_res"), (CID, "agent_event"), (CID, "agent_log"), (CID, "agent_log"),
-                      (CID, "vTPMattestationReport")]
-    assert record.attestations[0].file == b"eat"
-    (attested,) = workspace.audit.events(action_prefix="cvms.attestation")
-    assert attested.details == {"cert_serial": "42", "size": 3}
+                      (CID, "vTPMattestationReport"), (CID, "azureAttestationToken")]
+    assert record.attestations[0].file == b"eat" and record.azure_tokens[0].file == b"jwt.token"
+    # the evidence bytes themselves are kept, one file per message, and audited by name
+    folder = workspace.results_dir / CID
+    assert (folder / "cvms-attestation-1.eat").read_bytes() == b"eat"
+    assert (folder / "cvms-attestation-2.eat").read_bytes() == b"jwt.token"
+    attested = workspace.audit.events(action_prefix="cvms.attestation")
+    assert [a.details for a in attested] == [
+        {"kind": "vtpm-report", "cert_serial": "42", "size": 3, "file": "cvms-attestation-1.eat"},
+        {"kind": "azure-token", "cert_serial": "42", "size": 9, "file": "cvms-attestation-2.eat"}]
+    assert {a.subject for a in attested} == {CID}
     (audited,) = workspace.audit.events(action_prefix="cvms.event")
     assert audited.subject == CID
     assert audited.details["event_type"] == "ReceivingAlgorithm" and audited.details["status"] == "InProgress"
@@ -190,8 +199,49 @@ def test_stop_state_and_disconnect_reach_the_agent(workspace):
     assert stop.stopComputation.computation_id == CID
     assert bye.disconnectReq.id == CID and end is grpc.aio.EOF
     assert record.states == ["ReceivingAlgorithm"]
+    (state,) = workspace.audit.events(action_prefix="cvms.state")
+    assert (state.subject, state.details) == (CID, {"state": "ReceivingAlgorithm"})
     assert [e.event_type for e in record.events] == ["Stopped"]
     assert workspace.audit.count(action_prefix="cvms.stopped") == 1
+
+
+def test_a_later_server_keeps_earlier_attestations(workspace):
+    """A new CVMS server on the same workspace numbers on instead of replacing kept evidence."""
+    async def one_session(data: bytes):
+        async with CvmsServer(workspace=workspace) as server:
+            server.register(CID, computation())
+            async with DialingAgent(f"127.0.0.1:{server.port}") as agent:
+                await agent.manifest()
+                await agent.send(vTPMattestationReport=cvms_pb2.AttestationResponse(file=data, certSerialNumber="7"))
+                await server.wait_for(CID, lambda r: r.attestations)
+
+    run(one_session(b"first"))
+    run(one_session(b"second"))
+    folder = workspace.results_dir / CID
+    assert sorted(p.name for p in folder.glob("*.eat")) == ["cvms-attestation-1.eat", "cvms-attestation-2.eat"]
+    assert (folder / "cvms-attestation-1.eat").read_bytes() == b"first"
+    assert (folder / "cvms-attestation-2.eat").read_bytes() == b"second"
+    assert [a.details["file"] for a in workspace.audit.events(action_prefix="cvms.attestation")] == [
+        "cvms-attestation-1.eat", "cvms-attestation-2.eat"]
+
+
+def test_evidence_that_cannot_be_written_is_still_recorded_and_audited(workspace):
+    folder = workspace.results_dir / CID
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_bytes(b"a file where the folder should be")
+
+    async def main():
+        async with CvmsServer(workspace=workspace) as server:
+            server.register(CID, computation())
+            async with DialingAgent(f"127.0.0.1:{server.port}") as agent:
+                await agent.manifest()
+                await agent.send(vTPMattestationReport=cvms_pb2.AttestationResponse(file=b"eat", certSerialNumber="1"))
+                return await server.wait_for(CID, lambda r: r.attestations)
+
+    record = run(main())
+    assert record.attestations[0].file == b"eat"
+    (attested,) = workspace.audit.events(action_prefix="cvms.attestation")
+    assert attested.details["file"] is None and attested.details["size"] == 3
 
 
 def test_reconnecting_agent_gets_the_manifest_again_and_control_follows_it():

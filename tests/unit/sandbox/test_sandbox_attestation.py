@@ -12,6 +12,8 @@ from core.attestation.evidence import embedded_cas, embedded_leaf, load_evidence
 from core.attestation.roots import TrustStore
 from core.attestation.snp.verify import verify_snp
 from core.attestation.verdict import Status
+from core.attestation.vtpm.algorithms import TpmAlg
+from core.attestation.vtpm.attestation import decode_attestation
 from core.attestation.vtpm.verify import verify_vtpm
 from core.sandbox import agent_errors as err
 from core.sandbox.tee import DEBUG_BIT, SANDBOX_MEASUREMENT
@@ -75,6 +77,7 @@ def test_service_misbehaviour_reaches_the_report(tmp_path, misbehave):
     ({"vtpmNonce": b"x" * 33}, err.ERR_VTPM_NONCE),
     ({"type": 5}, err.ERR_ATTESTATION_TYPE),
     ({"type": 99}, err.ERR_ATTESTATION_TYPE),
+    ({"type": 3}, err.ERR_ATTESTATION_FAILED + " : "),
     ({"type": 4}, err.ERR_ATTESTATION_FAILED + " : "),
 ])
 def test_attestation_refusals(tmp_path, fields, message):
@@ -113,6 +116,38 @@ def test_snp_vtpm_evidence_verifies_end_to_end(tmp_path):
     failed = {c.id for c in wrong.failures()}
     assert {"vtpm.ak.binding", "vtpm.pcr16.manifest"} <= failed
     assert any(i.startswith("vtpm.quote") for i in failed), failed
+
+
+def test_vtpm_only_evidence_is_served_for_type_1_and_verifies(tmp_path):
+    """Type 1 on an SNP-vTPM CVM: quotes over vtpmNonce, no TEE report (ATTESTATION.md §1.2)."""
+    party = Party()
+    comp = computation(party)
+    vtpm_nonce = b"\x0e" * 20
+
+    async def scenario():
+        async with serve(comp, tmp_path) as h:
+            header, token = await _attest(h, teeNonce=b"\x0f" * 64, vtpmNonce=vtpm_nonce, type=1)
+            return h.service, header, token
+
+    service, header, token = asyncio.run(scenario())
+    assert header["file-size"] == str(len(token))
+    eat = decode_eat(token)
+    padded = vtpm_nonce.ljust(32, b"\0")
+    assert eat.platform_type == "vTPM" and eat.nonce == padded
+    assert verify_eat_signature(eat, service.attestation_public_key)
+    pcr0 = service.vtpm.pcrs[TpmAlg.SHA256][0]
+    assert eat.measurements == pcr0 and eat.claims.ueid == pcr0[:16]
+    attestation = decode_attestation(eat.raw_report)
+    assert attestation.sev_snp_attestation is None and attestation.snp_report is None
+    verdict = verify_vtpm(eat.raw_report, expected_nonce=padded, computation=comp)
+    # genuine quotes over our nonce and manifest; only the hardware tie of the key is missing,
+    # which is what vTPM-only evidence means (no TEE vouches for the TPM)
+    assert [c.id for c in verdict.failures()] == ["vtpm.ak.binding"], [c.explanation for c in verdict.failures()]
+    assert verdict.get("vtpm.pcr16.manifest").status is Status.PASS
+    quote_checks = [c for c in verdict.checks if c.id.startswith("vtpm.quote")]
+    assert quote_checks and all(c.status is Status.PASS for c in quote_checks)
+    replayed = verify_vtpm(eat.raw_report, expected_nonce=b"\x01" * 32, computation=comp)
+    assert any(c.id.startswith("vtpm.quote") for c in replayed.failures())
 
 
 def test_ima_and_azure_token(tmp_path):
