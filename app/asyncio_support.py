@@ -81,6 +81,42 @@ async def cancel_pending(timeout: float = 5.0) -> None:
         await asyncio.wait(tasks, timeout=timeout)
 
 
+def _owners(cb: Callable[..., Any]) -> tuple[Any, ...]:
+    """The Qt objects a callback acts on: its bound instance, a partial's arguments and the
+    objects its closure captured (``lambda r: self.show(r)`` captures the view)."""
+    from PySide6.QtCore import QObject
+
+    candidates: list[Any] = [getattr(cb, "__self__", None)]
+    inner = getattr(cb, "func", None)  # functools.partial
+    if inner is not None:
+        candidates += [getattr(inner, "__self__", None), *getattr(cb, "args", ())]
+    for cell in getattr(cb, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell (a name assigned later)
+            continue
+        candidates += [value, getattr(value, "__self__", None)]
+    return tuple(c for c in candidates if isinstance(c, QObject))
+
+
+def _guarded(cb: Callable[..., Any]) -> Callable[..., None]:
+    """``cb`` that does nothing once its widget is gone: a result that arrives after the view
+    was closed has no one to show it to, and touching the deleted widget would raise."""
+    owners = _owners(cb)
+    if not owners:
+        return cb
+
+    def call(*args: Any) -> None:
+        import shiboken6
+
+        if all(shiboken6.isValid(owner) for owner in owners):
+            cb(*args)
+        else:
+            log.debug("dropped a callback of a deleted widget: %r", cb)
+
+    return call
+
+
 class Op(Generic[T]):
     """``Op(fn, *args).success(cb).failure(cb).progress(cb).run()``.
 
@@ -88,7 +124,8 @@ class Op(Generic[T]):
     thread (the GUI thread). When a progress callback is set, ``fn`` receives a keyword argument
     ``progress`` it may call from the worker with any positional values. Callbacks must not
     raise; if they do, the error goes to the global handler. Without a failure callback the
-    error goes to the global handler too.
+    error goes to the global handler too. A callback whose widget (its bound instance or an
+    object its closure captured) was deleted meanwhile is skipped, so no view needs its own guard.
     """
 
     def __init__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> None:
@@ -102,20 +139,20 @@ class Op(Generic[T]):
         self.task: asyncio.Task[T | None] | None = None
 
     def success(self, cb: Callable[[T], None]) -> Op[T]:
-        self._on_success = cb
+        self._on_success = _guarded(cb)
         return self
 
     def failure(self, cb: Callable[[BaseException], None]) -> Op[T]:
-        self._on_failure = cb
+        self._on_failure = _guarded(cb)
         return self
 
     def progress(self, cb: Callable[..., None]) -> Op[T]:
-        self._on_progress = cb
+        self._on_progress = _guarded(cb)
         return self
 
     def done(self, cb: Callable[[], None]) -> Op[T]:
         """Called after success or failure (e.g. to hide a busy indicator)."""
-        self._on_done = cb
+        self._on_done = _guarded(cb)
         return self
 
     def run(self) -> asyncio.Task[T | None]:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
@@ -26,6 +28,17 @@ log = logging.getLogger("prism-desktop")
 PASSPHRASE_ENV = "PRISM_PASSPHRASE"  # optional: unlock at start (screenshots, kiosk set-ups)
 VIEW_CHOICES = ("keys", "certificates", "audit", "inspector", "collateral", "sandbox")
 SCREENSHOT_SETTLE_S = 0.3
+SMOKE_SETTLE_S = 10.0  # the views' first loads; far more than they take
+
+
+def _moment(text: str) -> datetime:
+    """``--at``: an ISO 8601 time; one without a zone is UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time such as "
+                                         "2025-01-31T12:00:00Z") from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -40,11 +53,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--evidence", metavar="FILE", action="append", default=[],
                         help="open attestation evidence in the inspector at start (repeat to add its "
                              "certificates, a policy or collateral, as if dropped together)")
+    parser.add_argument("--at", metavar="ISO8601", type=_moment,
+                        help="verify evidence in the inspector as of this time (default: now), "
+                             "e.g. 2025-01-31T12:00:00Z")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--smoke", action="store_true",
-                      help="self-check: start the loop, open the workspace, one async round trip, exit")
+                      help="self-check: start the loop, build the main window (hidden) and render it, "
+                           "open the workspace, one async round trip, exit")
     mode.add_argument("--screenshot", metavar="FILE",
-                      help="show the main window, let it paint, save it as PNG and exit")
+                      help="show the main window, let it paint, save it as PNG (and what it shows as "
+                           "JSON beside it, FILE with .json) and exit")
     return parser.parse_args(argv)
 
 
@@ -75,25 +93,36 @@ async def _run(app: QApplication, args: argparse.Namespace) -> int:
     from core.errors import PrismError
 
     session = Session()
+    # connected before the first await: a window closed while the workspace still opens must end
+    # the app, not leave it running without a window
+    closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def window_closed() -> None:
+        if not closed.done():
+            closed.set_result(None)
+
+    app.lastWindowClosed.connect(window_closed)
     try:
         # the window paints first; core (SQLAlchemy, cryptography) loads in a worker meanwhile
-        window = None if args.smoke else _make_window(app, session, args.view)
-        if window is not None:
+        window = _make_window(app, session, args.view, show=not args.smoke)
+        if args.at is not None:
+            window.inspector_view.set_time(args.at)
+        if not args.smoke:
             await _first_paint(window)  # so the import below does not compete with it for the GIL
-            _open_evidence(window, args.evidence)
+        _open_evidence(window, args.evidence)
         await _open_workspace(session, args)
-        if window is None:
-            return await _smoke(session)
+        if args.smoke:
+            return await _smoke(session, window)
         if args.screenshot:
             return await _screenshot(window, Path(args.screenshot))
-        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        app.lastWindowClosed.connect(lambda: closed.done() or closed.set_result(None))
-        await closed
+        if not closed.done() and window.isVisible():
+            await closed
         return 0
     except PrismError as error:
         print(f"prism-desktop: {error}", file=sys.stderr)
         return 2 if error.code in ("bad-input", "not-found") else 1
     finally:
+        app.lastWindowClosed.disconnect(window_closed)
         await cancel_pending()
         await asyncio.to_thread(session.close)
 
@@ -145,23 +174,38 @@ async def _first_paint(window: MainWindow, timeout: float = 1.0) -> None:
         window.removeEventFilter(watcher)
 
 
-async def _smoke(session: Session) -> int:
-    """The self-check: the loop runs, the store answers from a worker thread, the window builds."""
+async def _smoke(session: Session, window: MainWindow) -> int:
+    """The self-check: the loop runs, the store answers from a worker thread, the window builds,
+    its views load and it renders (widgets, style, image plugins and icons all in place)."""
+    from app.asyncio_support import pending_tasks, wait_until
+    from app.resources import icon
+    from core.errors import PrismError
+
     count = await asyncio.to_thread(session.count_events)
     state = await asyncio.to_thread(session.keystore_state)
+    try:
+        await wait_until(lambda: not pending_tasks(), timeout=SMOKE_SETTLE_S)
+    except TimeoutError:
+        log.warning("the views were still loading after %s s; rendering them as they are", SMOKE_SETTLE_S)
+    image = window.grab().toImage()  # paints every visible child into an image, shown or not
+    if image.isNull() or image.width() < 100 or icon("prism-desktop").isNull():
+        raise PrismError("the main window did not render (Qt platform, image or icon plugins are "
+                         "missing from this installation)")
     print(f"prism-desktop smoke ok: workspace {session.workspace_name!r} at {session.workspace.path}, "
-          f"{count} audit events, keystore {state}")
+          f"{count} audit events, keystore {state}, window {image.width()}x{image.height()} "
+          f"with {window.stack.count()} views rendered")
     return 0
 
 
-def _make_window(app: QApplication, session: Session, view: str) -> MainWindow:
+def _make_window(app: QApplication, session: Session, view: str, *, show: bool = True) -> MainWindow:
     from app.resources import icon
     from app.views.main_window import MainWindow
 
     app.setWindowIcon(icon("prism-desktop"))
     window = MainWindow(session)
     window.show_view(view)
-    window.show()
+    if show:
+        window.show()
     return window
 
 
@@ -180,8 +224,29 @@ async def _screenshot(window: MainWindow, target: Path) -> int:
     if not window.grab().save(str(target), "PNG"):
         print(f"prism-desktop: could not write {target}", file=sys.stderr)
         return 1
+    # what the picture shows, for checks that must not depend on pixels
+    target.with_suffix(".json").write_text(json.dumps(window_state(window), indent=1, sort_keys=True))
     window.close()
     return 0
+
+
+def window_state(window: MainWindow) -> dict[str, Any]:
+    """The visible state of the main window: view, workspace, lock, row counts, inspector verdict."""
+    session, inspector = window.session, window.inspector_view
+    return {
+        "view": window.current_view,
+        "workspace": session.workspace_name,
+        "locked": session.is_locked,
+        "status": [window.workspace_label.text(), window.lock_label.text(), window.chain_label.text()],
+        "rows": {"keys": window.keys_view.model.rowCount(),
+                 "certificates": window.certificates_view.model.rowCount(),
+                 "audit": window.audit_view.model.total,
+                 "collateral": window.collateral_view.model.rowCount()},
+        "inspector": {"state": inspector.banner.state, "title": inspector.banner.title.text(),
+                      "at": inspector.verification_time().isoformat(),
+                      "checks": [[c.id, c.status.value] for c in inspector.inspection.verdict.checks]
+                      if inspector.inspection is not None else []},
+    }
 
 
 if __name__ == "__main__":

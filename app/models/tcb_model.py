@@ -21,6 +21,7 @@ RowRole = Qt.ItemDataRole.UserRole + 1
 TITLES = {"fmc": "FMC", "bootloader": "Boot loader", "tee": "TEE (PSP OS)", "snp": "SNP firmware",
           "microcode": "Microcode"}
 RESULT_COLOURS = {"meets": "#1a7f4b", "below": "#b3261e", "none": "#5b6577"}
+RESULT_TEXT = {"meets": "meets the minimum", "below": "BELOW the minimum", "none": "not checked"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,5 @@ class TcbModel(QAbstractTableModel):
                      f"launch {row.launch_minimum}" if row.launch_minimum is not None else ""]
             return ", ".join(p for p in parts if p) or "—"
         if column == COL_RESULT:
-            return {"meets": "meets the minimum", "below": "BELOW the minimum",
-                    "none": "not checked"}[row.result]
+            return RESULT_TEXT[row.result]
         return None

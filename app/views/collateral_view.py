@@ -78,7 +78,7 @@ class CollateralView(QWidget):
         self._timer.timeout.connect(self.tick)
         self._timer.start()
         if session is not None:
-            session.workspaceChanged.connect(lambda _name: self.refresh())
+            session.workspaceChanged.connect(lambda _name: self._workspace_changed())
             if session.has_workspace:
                 self.refresh()
         self._update_actions()
@@ -155,6 +155,17 @@ class CollateralView(QWidget):
             return None
         return self.session.workspace.cache_dir
 
+    def _current(self, cache_dir: Path) -> bool:
+        """Whether ``cache_dir`` still belongs to the open workspace (it may have been switched,
+        renamed or deleted while a worker was busy with it)."""
+        return cache_dir == self.cache_dir
+
+    def _workspace_changed(self) -> None:
+        # a fetch into the previous workspace has no one to report to and must not write there
+        if self.fetch_task is not None and not self.fetch_task.done():
+            self.fetch_task.cancel()
+        self.refresh()
+
     def refresh(self) -> asyncio.Task[Any] | None:
         """Reload the cache's items in a worker; the selection is kept by kind and key."""
         self._generation += 1
@@ -163,8 +174,9 @@ class CollateralView(QWidget):
         if cache_dir is None:
             self._set_rows(generation, [])
             return None
-        return (Op(work.cached_items, cache_dir).success(lambda items: self._set_rows(generation, items))
-                .failure(self.bar.show_error).run())
+        return (Op(work.cached_items, cache_dir)
+                .success(lambda items: self._current(cache_dir) and self._set_rows(generation, items))
+                .failure(lambda error: self._current(cache_dir) and self.bar.show_error(error)).run())
 
     def _set_rows(self, generation: int, items: list[Any]) -> None:
         if generation != self._generation:
@@ -242,11 +254,22 @@ class CollateralView(QWidget):
         self.table.setAcceptDrops(has_workspace)
         self.table.viewport().setAcceptDrops(has_workspace)
 
-    def _run(self, op: Op, busy_text: str, done: Callable[[Any], str]) -> asyncio.Task[Any]:
+    def _run(self, op: Op, busy_text: str, done: Callable[[Any], str],
+             cache_dir: Path | None = None) -> asyncio.Task[Any]:
+        """Run ``op``; its outcome is shown only while ``cache_dir``'s workspace is still open."""
+
+        def succeeded(result: Any) -> None:
+            if cache_dir is None or self._current(cache_dir):
+                self.bar.show_message(done(result), "success")
+                self.refresh()
+
+        def failed(error: BaseException) -> None:
+            if cache_dir is None or self._current(cache_dir):
+                self.bar.show_error(error)
+
         self.bar.hide()
         self.busy.start(busy_text)
-        return (op.success(lambda result: (self.bar.show_message(done(result), "success"), self.refresh()))
-                .failure(self.bar.show_error).done(self.busy.stop).run())
+        return op.success(succeeded).failure(failed).done(self.busy.stop).run()
 
     # --- import and export -----------------------------------------------------------------
 
@@ -266,7 +289,7 @@ class CollateralView(QWidget):
             return None
         names = ", ".join(Path(p).name for p in paths)
         return self._run(Op(work.import_paths, cache_dir, [Path(p) for p in paths]), f"Importing {names}…",
-                         lambda items: f"Imported {_plural(len(items), 'item')} from {names}.")
+                         lambda items: f"Imported {_plural(len(items), 'item')} from {names}.", cache_dir)
 
     async def choose_and_export(self) -> None:
         items = self.selected_items() or self.model.items()
@@ -299,7 +322,7 @@ class CollateralView(QWidget):
         if sure:
             keys = [(item.kind, item.key) for item in items]
             await self._run(Op(work.remove_items, cache_dir, keys), "Removing…",
-                            lambda count: f"Removed {_plural(count, 'item')} from the cache.")
+                            lambda count: f"Removed {_plural(count, 'item')} from the cache.", cache_dir)
 
     # --- fetch -----------------------------------------------------------------------------
 
@@ -326,10 +349,12 @@ class CollateralView(QWidget):
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - shown in place, typed errors carry their advice
-            self.bar.show_error(error)
+            if self._current(cache_dir):
+                self.bar.show_error(error)
         else:
-            self.bar.show_message(self._fetched_text(outcome), "success")
-            self.refresh()
+            if self._current(cache_dir):
+                self.bar.show_message(self._fetched_text(outcome), "success")
+                self.refresh()
         finally:
             self.busy.stop()
             self.fetch_task = None

@@ -30,6 +30,7 @@ from app.models.checks_model import (
 from app.models.comparison_model import COL_ACTUAL, COL_EXPECTED, ComparisonModel
 from app.models.fields_model import SpanRole, FieldsModel, field_spans
 from app.models.tcb_model import TcbModel, tcb_rows
+from app.models.tdx_tcb_model import TdxTcbModel, tdx_tcb_rows
 from app.views.widgets.drop_table import DataTable
 from app.views.widgets.hex_view import HexView
 
@@ -163,8 +164,9 @@ class TcbPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = TcbModel(self)
+        self.tdx_model = TdxTcbModel(self)
         self.note = _note("")
-        self.table = DataTable("The TCB breakdown appears for SEV-SNP reports.")
+        self.table = DataTable("The TCB breakdown appears once evidence is verified.")
         self.table.setModel(self.model)
         self.table.setColumnWidth(0, 150)
         layout = QVBoxLayout(self)
@@ -172,19 +174,44 @@ class TcbPanel(QWidget):
         layout.addWidget(self.note)
         layout.addWidget(self.table, 1)
 
+    def clear(self) -> None:
+        self.model.set_rows([])
+        self.tdx_model.set_rows([])
+        self.note.setText("")
+
     def show_inspection(self, inspection: Inspection) -> None:
         from core.attestation.snp.policy import SnpPolicy
 
-        if inspection.evidence.platform != "snp":
-            self.model.set_rows([])
-            self.note.setText("TDX TCB levels are judged against Intel's signed TCB Info; see the tcb "
-                              "checks in the Checks tab.")
+        if inspection.evidence.platform == "tdx":
+            self._show_tdx(inspection)
             return
+        self.tdx_model.set_rows([])
+        self.table.setModel(self.model)
         policy = inspection.policy if isinstance(inspection.policy, SnpPolicy) else None
         self.model.set_rows(tcb_rows(inspection.evidence.report, policy))
         self.note.setText("Security patch levels per component. The VCEK is derived for the reported "
                           "TCB; the policy's minimums apply to it (and to the launch TCB)."
                           + ("" if policy else " No policy given: minimums are not checked."))
+
+    def _show_tdx(self, inspection: Inspection) -> None:
+        from core.attestation.tdx.policy import TdxPolicy
+
+        policy = inspection.policy if isinstance(inspection.policy, TdxPolicy) else None
+        tcb = inspection.tdx_tcb
+        level = tcb.platform_level if tcb is not None else None
+        self.model.set_rows([])
+        self.table.setModel(self.tdx_model)
+        self.tdx_model.set_rows(tdx_tcb_rows(inspection.evidence.quote.body.tee_tcb_svn,
+                                             policy.minimum_tee_tcb_svn if policy else None,
+                                             level.tdx_tcb_components if level else None))
+        if level is not None:
+            where = (f"“TCB level” is tdxtcbcomponents of the level the platform matched in Intel's TCB "
+                     f"Info ({level.tcb_status}, {level.tcb_date:%Y-%m-%d}).")
+        else:
+            where = ("No Intel TCB Info matched this quote, so the TCB level column is empty; add "
+                     "collateral or fetch it in the Collateral view.")
+        self.note.setText("TEE_TCB_SVN byte by byte. " + where
+                          + ("" if policy else " No policy given: minimum_tee_tcb_svn is not checked."))
 
 
 class CertificatesPanel(QWidget):

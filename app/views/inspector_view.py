@@ -218,7 +218,13 @@ class InspectorView(QWidget):
             return None
         return InspectionInputs(self.evidence_path, tuple(self.certificate_paths),
                                 tuple(self.collateral_paths), self.policy_path,
-                                self.verification_time(), self.trust_box.isChecked())
+                                self.verification_time(), self.trust_box.isChecked(), self._cache_dir())
+
+    def _cache_dir(self) -> Path | None:
+        """The open workspace's cache: collateral fetched or imported earlier verifies offline."""
+        if self.session is None or not self.session.has_workspace:
+            return None
+        return self.session.workspace.cache_dir
 
     def verify(self) -> asyncio.Task[Any] | None:
         """Re-run the inspection in a worker thread; the newest run wins."""
@@ -262,7 +268,7 @@ class InspectorView(QWidget):
         if inspection is None:
             self.checks_panel.show_checks([])
             self.fields_panel.clear()
-            self.tcb_panel.model.set_rows([])
+            self.tcb_panel.clear()
             self.certs_panel.model.set_certificates([], datetime.now(timezone.utc))
             self.comparison_panel.model.set_rows([])
         else:

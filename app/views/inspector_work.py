@@ -16,9 +16,10 @@ from core.errors import BadInput, NotFound
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from core.attestation.assess import Policy
+    from core.attestation.assess import CollateralInputs, Policy
     from core.attestation.evidence import Evidence
     from core.attestation.roots import TrustStore
+    from core.attestation.tdx.tcb import TcbEvaluation
     from core.attestation.verdict import Check, Verdict
 
 MAX_INPUT_FILE = 8 << 20   # evidence, certificates and policies are kilobytes; refuse a wrong huge pick
@@ -35,6 +36,7 @@ class InspectionInputs:
     policy: Path | None = None
     at: datetime | None = None              # None: now
     trust_test_roots: bool = False          # trust self-signed non-AMD ARKs among the given files
+    cache_dir: Path | None = None           # the workspace's cache folder: collateral to fall back on
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class Inspection:
     certificates: tuple[x509.Certificate, ...]   # every certificate seen: given, carried, collateral
     fields: tuple[tuple[str, str, str], ...]
     trusted_test_roots: tuple[str, ...] = field(default=())
+    tdx_tcb: TcbEvaluation | None = None         # TDX: the TCB level matched in Intel's TCB Info
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +102,27 @@ def inspect(inputs: InspectionInputs) -> Inspection:
              for c in load_certificates(read_input(p, "certificate"), source=p.name)]
     policy = (load_policy(read_input(inputs.policy, "policy"), evidence.platform)
               if inputs.policy is not None else None)
-    collateral = load_collateral(list(inputs.collateral), evidence) if inputs.collateral else None
+    collateral = load_collateral(list(inputs.collateral), evidence, cache_dir=inputs.cache_dir)
+    if not collateral.sources:
+        collateral = None
     at = inputs.at.astimezone(timezone.utc) if inputs.at else datetime.now(timezone.utc)
     pool = given + list(evidence.certs) + list(collateral.snp_certs if collateral else ())
     trust, trusted = _trust(pool) if inputs.trust_test_roots else (None, ())
     verdict = assess(evidence, chain=given, collateral=collateral, policy=policy, at=at, trust=trust)
     return Inspection(inputs, evidence, verdict, policy, at, tuple(pool), tuple(describe(evidence)),
-                      trusted)
+                      trusted, _tdx_tcb(evidence, collateral))
+
+
+def _tdx_tcb(evidence: Evidence, collateral: CollateralInputs | None) -> TcbEvaluation | None:
+    from core.attestation.tdx.verify import evaluate_quote_tcb
+    from core.errors import EvidenceError
+
+    if evidence.platform != "tdx" or collateral is None:
+        return None
+    try:
+        return evaluate_quote_tcb(evidence.quote, collateral.tdx)
+    except EvidenceError:
+        return None  # an unreadable PCK certificate: the checks already say why
 
 
 def _trust(pool: list[x509.Certificate]) -> tuple[TrustStore, tuple[str, ...]]:

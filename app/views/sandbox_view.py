@@ -258,7 +258,7 @@ class SandboxView(QWidget):
         try:
             result = await demo.run()
         except asyncio.CancelledError:
-            self.banner.show_state("unacceptable", *cancelled_text(self.steps_model.steps()))
+            self.banner.show_state("cancelled", *cancelled_text(self.steps_model.steps()))
             raise
         except Exception as error:  # noqa: BLE001 - every failure is shown where the user looks
             if not isinstance(error, PrismError):

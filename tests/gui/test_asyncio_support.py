@@ -143,3 +143,43 @@ def test_desktop_entry_names_the_entry_point_and_icon():
     fields = dict(line.split("=", 1) for line in entry[1:] if "=" in line)
     assert fields["Exec"] == "prism-desktop" and fields["Icon"] == "prism-desktop"
     assert fields["Type"] == "Application" and fields["Categories"].endswith(";")
+
+
+def test_op_drops_callbacks_of_a_widget_deleted_while_it_ran(qtbot, arun, unexpected):
+    """A view closed while its op runs: success, progress and done must not touch the dead widget."""
+    import shiboken6
+    from PySide6.QtWidgets import QLabel
+
+    release = threading.Event()
+    label = QLabel("waiting")
+
+    def work(progress):
+        release.wait(5)
+        progress("late")
+        return "result"
+
+    async def body():
+        op = (Op(work).success(lambda text: label.setText(text)).progress(label.setText)
+              .done(label.clear))
+        task = op.run()
+        await asyncio.sleep(0.05)
+        shiboken6.delete(label)  # the C++ widget is gone; the Python wrapper remains
+        release.set()
+        return await task
+
+    assert arun(body()) == "result"
+    assert not shiboken6.isValid(label)
+    assert unexpected == []  # without the guard: "Internal C++ object (QLabel) already deleted"
+
+
+def test_op_still_calls_back_while_its_widget_lives(qtbot, arun):
+    from PySide6.QtWidgets import QLabel
+
+    label = QLabel("waiting")
+    qtbot.addWidget(label)
+
+    async def body():
+        await Op(lambda: "done").success(lambda text: label.setText(text)).run()
+
+    arun(body())
+    assert label.text() == "done"

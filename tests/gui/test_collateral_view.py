@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 
-from app.asyncio_support import spawn, wait_until
+from app.asyncio_support import pending_tasks, spawn, wait_until
 from app.models.collateral_model import (
     COL_AGE, COL_KIND, COL_SOURCE, COL_STATUS, COL_UNTIL, EXPIRED, EXPIRES_SOON, FRESH, CollateralModel, ItemRole,
     span_text, status_of,
@@ -185,6 +186,69 @@ def test_import_by_dropping_a_pack_and_a_folder(session, qtbot, arun, tmp_path) 
     cached = {(i.kind, i.key): i for i in _cache(session).items()}
     assert cached[(K.AMD_VCEK, items[0].key)].data == items[0].data
     assert cached[(K.AMD_CRL, "vcek/Milan")].source_url == (folder / "crl.der").resolve().as_uri()
+
+
+def _held(monkeypatch, name: str) -> threading.Event:  # type: ignore[no-untyped-def]
+    """Make ``collateral_work.<name>`` wait in its worker until the returned event is set."""
+    release = threading.Event()
+    real = getattr(collateral_work, name)
+
+    def held(*args):  # type: ignore[no-untyped-def]
+        assert release.wait(10), "the test never released the worker"
+        return real(*args)
+
+    monkeypatch.setattr(collateral_work, name, held)
+    return release
+
+
+def test_reading_a_cache_never_creates_its_folder(tmp_path) -> None:
+    missing = tmp_path / "workspaces" / "gone" / "cache"
+    assert collateral_work.cached_items(missing) == []
+    assert CollateralCache.for_workspace(missing).get(K.AMD_CRL, "vcek/Milan") is None
+    assert not CollateralCache.for_workspace(missing).remove(K.AMD_CRL, "vcek/Milan")
+    assert not (tmp_path / "workspaces").exists()  # a deleted workspace must not come back
+    CollateralCache.for_workspace(missing).put(synthetic_items()[2])  # writing creates it
+    assert (missing / "collateral" / "index.json").is_file()
+
+
+def test_a_load_still_running_when_the_workspace_is_renamed_does_not_recreate_it(
+        session, qtbot, arun, monkeypatch) -> None:
+    old = session.workspace.path
+    release = _held(monkeypatch, "cached_items")
+    view = _view(session, qtbot)   # its first load now waits on the old path
+    session.rename_workspace("default", "renamed")
+    assert not old.exists()
+
+    async def body() -> None:
+        release.set()
+        await wait_until(lambda: not pending_tasks())
+
+    arun(body())
+    assert not old.exists(), "the stale load recreated the renamed workspace's folder"
+    assert view.model.rowCount() == 0 and view.cache_dir == session.workspace.cache_dir
+
+
+def test_an_import_finishing_after_a_workspace_switch_is_not_reported_in_the_new_one(
+        session, qtbot, arun, monkeypatch, tmp_path) -> None:
+    pack = export_pack(synthetic_items()[:1], tmp_path / "pack.zip")
+    session.manager.create("other").close()
+    view = _view(session, qtbot)
+    first = session.workspace.cache_dir
+    release = _held(monkeypatch, "import_paths")
+
+    async def body() -> None:
+        await wait_until(lambda: view.model.rowCount() == 0 and not view.busy.isVisible())
+        task = view.import_paths([pack])
+        session.open_workspace("other")
+        release.set()
+        await task
+        await wait_until(lambda: view.busy.isHidden())
+
+    arun(body())
+    assert view.bar.isHidden() and "Imported" not in view.bar.label.text(), \
+        "the import into the previous workspace was reported in this one"
+    assert view.model.rowCount() == 0
+    assert [i.kind for i in CollateralCache.for_workspace(first).items()] == [K.AMD_VCEK]
 
 
 def test_dropping_something_that_is_not_collateral_is_refused_in_place(session, qtbot, arun, tmp_path) -> None:

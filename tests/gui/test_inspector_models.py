@@ -163,3 +163,28 @@ def test_inspect_of_arbitrary_bytes_raises_only_typed_errors(tmp_path_factory, d
         assert str(error)  # a message a person can act on, never empty
         return
     assert result.verdict.checks, "parsed evidence always yields checks"
+
+
+def test_tdx_tcb_model_compares_each_svn_with_the_policy_and_the_matched_level(qtmodeltester):
+    from app.models.tdx_tcb_model import (
+        COL_LEVEL, COL_MINIMUM as TDX_COL_MINIMUM, COL_RESULT as TDX_COL_RESULT, TdxTcbModel, tdx_tcb_rows,
+    )
+
+    svn = bytes([5, 0, 2, 1] + [0] * 12)             # a TDX 1.0 module: every byte is compared
+    policy_min = bytes([5, 0, 3] + [0] * 13)          # the policy wants byte 2 at 3 or more
+    level = (4, 0, 2, 2) + (0,) * 12                  # Intel's matched level wants byte 3 at 2
+    model = TdxTcbModel()
+    model.set_rows(tdx_tcb_rows(svn, policy_min, level))
+    qtmodeltester.check(model)
+    assert model.rowCount() == 16
+    assert model.index(0, 0).data() == "TEE_TCB_SVN[0] (TDX module SVN)"
+    assert [model.index(r, TDX_COL_RESULT).data() for r in range(4)] == [
+        "meets the minimum", "meets the minimum", "BELOW the minimum", "BELOW the minimum"]
+    assert model.index(2, TDX_COL_MINIMUM).data() == "3" and model.index(3, COL_LEVEL).data() == "2"
+    assert model.index(2, TDX_COL_RESULT).data(Qt.ItemDataRole.ForegroundRole).name() == "#b3261e"
+
+    module_15 = bytes([3, 1, 2, 2] + [0] * 12)         # TDX 1.5: bytes 0-1 are judged by module identity
+    rows = tdx_tcb_rows(module_15, None, level)
+    assert [r.level_minimum for r in rows[:4]] == [None, None, 2, 2]
+    assert [r.result for r in rows[:4]] == ["none", "none", "meets", "meets"]
+    assert all(r.result == "none" for r in tdx_tcb_rows(svn, None, None))   # nothing to compare with

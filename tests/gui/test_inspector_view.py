@@ -127,6 +127,9 @@ def test_debug_guest_fails_a_no_debug_policy(view, arun, tmp_path):
     arun(view.set_policy(policy))
     assert view.banner.state == "unacceptable"
     assert "policy.debug" in view.banner.detail.text()
+    # red like forged evidence (do not send data), told apart only by its title
+    assert "background: #fdecea" in view.banner.styleSheet()
+    assert view.banner.title.text() == "Authentic, but NOT acceptable under the policy"
     comparison = view.comparison_panel.model
     ids = [comparison.check(r).id for r in range(comparison.rowCount())]
     assert "policy.debug" in ids
@@ -255,3 +258,46 @@ def test_gui_stays_responsive_while_verifying(view, arun, tmp_path, monkeypatch)
     assert len(ticks) >= 15, f"the event loop ran only {len(ticks)} timer ticks in 0.8 s"
     assert max(b - a for a, b in zip(ticks, ticks[1:])) < 0.3
     assert view.banner.state in ("ok", "bad")
+
+
+def test_tdx_tcb_tab_lists_each_svn_against_the_policy_and_the_matched_level(view, arun, tmp_path):
+    from app.models.tdx_tcb_model import COL_LEVEL, COL_MINIMUM, COL_RESULT
+    import json
+
+    from core.attestation.tdx.policy import TdxPolicy
+    from tests.unit.attestation.tdx.synth import make_quote, make_tcb_info
+
+    quote = tmp_path / "quote.bin"
+    quote.write_bytes(make_quote(tee_tcb_svn=bytes([1, 0, 3] + [0] * 13)))
+    collateral = tmp_path / "collateral"
+    collateral.mkdir()
+    (collateral / "tcbInfo.json").write_bytes(make_tcb_info())
+    policy = tmp_path / "tdx-policy.json"
+    policy.write_text(json.dumps(TdxPolicy(minimum_tee_tcb_svn=bytes([2] + [0] * 15)).to_json()))
+    arun(view.open_paths([quote, collateral, policy]))
+    panel = view.tcb_panel
+    assert panel.table.model() is panel.tdx_model and panel.tdx_model.rowCount() == 16
+    model = panel.tdx_model
+    # byte 0 is below the policy's minimum; byte 2 meets the matched level's tdxtcbcomponents
+    assert model.index(0, COL_MINIMUM).data() == "2" and model.index(0, COL_RESULT).data() == "BELOW the minimum"
+    assert model.index(2, COL_LEVEL).data() == "3" and model.index(2, COL_RESULT).data() == "meets the minimum"
+    assert "UpToDate" in panel.note.text()
+
+
+def test_collateral_in_the_workspace_cache_is_used_without_being_named(view, session, arun, tmp_path):
+    from app.views import collateral_work
+    from tests.unit.attestation.tdx.synth import make_quote, make_tcb_info
+
+    quote = tmp_path / "quote.bin"
+    quote.write_bytes(make_quote())
+    tcb_info = tmp_path / "tcbInfo.json"
+    tcb_info.write_bytes(make_tcb_info())
+    arun(view.open_paths([quote]))
+    assert view.inspection is not None and view.inspection.tdx_tcb is None  # nothing cached yet
+    assert "No Intel TCB Info matched" in view.tcb_panel.note.text()
+
+    collateral_work.import_paths(session.workspace.cache_dir, [tcb_info])  # as the Collateral view does
+    arun(view.verify())
+    assert view.inspection.inputs.collateral == ()   # not named: it came from the cache
+    assert view.inspection.tdx_tcb is not None and view.inspection.tdx_tcb.platform_status == "UpToDate"
+    assert "UpToDate" in view.tcb_panel.note.text()

@@ -192,7 +192,7 @@ def test_cancel_mid_run_cleans_up(view: Any, home: Path, arun: Any) -> None:
         await wait_until(lambda: view.status is not None and view.status.vms == (), timeout=10)
 
     arun(scenario())
-    assert view.banner.state == "unacceptable" and view.banner.title.text() == "Run cancelled"
+    assert view.banner.state == "cancelled" and view.banner.title.text() == "Run cancelled"
     assert "The CVM was removed" in view.banner.detail.text()
     assert "cancelled" in [s.detail for s in view.steps_model.steps() if s.status is StepStatus.FAILED]
     assert {"remove-vm", "cvms-stop"} <= set(step_names(view, StepStatus.OK))

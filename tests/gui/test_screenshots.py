@@ -1,10 +1,13 @@
 """Screenshots of every view under a real X server (Xvfb), saved for people to look at.
 
-The PNGs go to $PRISM_SCREENSHOT_DIR when set (kept after the run), else to a tmp dir.
+The PNGs go to $PRISM_SCREENSHOT_DIR when set (kept after the run), else to a tmp dir. Beside each
+PNG the app writes what it shows (view, workspace, lock state, row counts) as JSON; the tests check
+that content, the pixels only prove that something was painted.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +23,9 @@ from tests.gui.populate import populate_home
 
 XVFB = "/usr/bin/Xvfb"
 VIEWS = ("keys", "certificates", "audit")
+# what populate_home puts in "default": three keys plus the CA's and two issued certificates' keys,
+# the CA and two certificates, and the audit events of all that
+POPULATED_ROWS = {"keys": 6, "certificates": 3, "collateral": 0}
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +63,11 @@ def populated_home(tmp_path_factory) -> Path:
     return home
 
 
+def shown(target: Path) -> dict:
+    """What the app reported it showed when it took the screenshot ``target``."""
+    return json.loads(target.with_suffix(".json").read_text())
+
+
 def _distinct_colours(image: QImage, step: int = 7) -> int:
     colours = set()
     for y in range(0, image.height(), step):
@@ -79,6 +90,11 @@ def test_screenshot_of_each_view(view, x_display, shot_dir, populated_home, tmp_
     assert image.width() >= 900 and image.height() >= 600
     assert target.stat().st_size > 20_000
     assert _distinct_colours(image) > 20, "the screenshot is (nearly) one colour"
+    state = shown(target)
+    assert state["view"] == view and state["workspace"] == "default"
+    assert state["locked"] is False and state["status"][1] == "Keystore: unlocked"
+    assert {k: state["rows"][k] for k in POPULATED_ROWS} == POPULATED_ROWS
+    assert state["rows"]["audit"] >= 10 and state["status"][2].startswith("Audit chain intact")
 
 
 @pytest.mark.xvfb
@@ -88,3 +104,7 @@ def test_screenshot_of_a_fresh_home(x_display, shot_dir, tmp_path):
                      env={"QT_QPA_PLATFORM": "xcb", "DISPLAY": x_display})
     assert result.returncode == 0, result.stderr
     assert _distinct_colours(QImage(str(target))) > 10
+    state = shown(target)
+    assert state["view"] == "keys" and state["workspace"] == "default"
+    assert state["status"][1] == "Keystore: none yet"
+    assert state["rows"] == {"keys": 0, "certificates": 0, "audit": 1, "collateral": 0}

@@ -7,14 +7,20 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.resources import icon
 
+RED = ("#fdecea", "#7a1d16", "#f1a9a1")
+AMBER = ("#fff4d6", "#6b4a00", "#e8c66b")
+
 # state -> (icon, background, ink, border)
 STATES = {
     "empty": ("inspector", "#eef1f6", "#34425a", "#cfd6e3"),
     "busy": ("info", "#e8f0fe", "#1c3d7a", "#9bb5f0"),
     "ok": ("ok", "#e6f4ea", "#14532d", "#8fd1a8"),
-    "unacceptable": ("warning", "#fff4d6", "#6b4a00", "#e8c66b"),
-    "bad": ("error", "#fdecea", "#7a1d16", "#f1a9a1"),
-    "error": ("error", "#fdecea", "#7a1d16", "#f1a9a1"),
+    # authentic but against the policy means the same as forged for the user: send nothing;
+    # only the title tells the two apart
+    "unacceptable": ("error", *RED),
+    "bad": ("error", *RED),
+    "error": ("error", *RED),
+    "cancelled": ("warning", *AMBER),   # stopped by the user: nothing failed
 }
 
 

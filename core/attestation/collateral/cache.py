@@ -54,6 +54,10 @@ class CollateralCache:
         self.objects = self.root / "objects"
         self.index_path = self.root / "index.json"
         self.backup_path = self.root / "index.json.bak"
+        # no folder is created here: reading a cache that was never written (or whose workspace was
+        # deleted or renamed meanwhile) must leave the disk as it found it; ``_write`` creates them
+
+    def _make_folders(self) -> None:
         try:
             self.objects.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
@@ -160,6 +164,7 @@ class CollateralCache:
         self._write(self.index_path, json.dumps(doc, indent=1, sort_keys=True).encode())
 
     def _write(self, path: Path, data: bytes) -> None:
+        self._make_folders()
         try:
             atomic_write(path, data)
         except NotARegularFile as exc:
