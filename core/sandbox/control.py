@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ import grpc
 
 from core.errors import BadInput, Refused
 from core.fsio import atomic_write_json
+from core.pyexec import module_command
 from core.sandbox.tee import MISBEHAVIOURS
 from proto.manager import manager_pb2, manager_pb2_grpc
 
@@ -169,7 +169,7 @@ class SandboxControl:
         if self._running_pid() is not None:
             return self.status()
         self.paths.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        command = [sys.executable, "-m", DAEMON_MODULE, "--state-dir", str(self.paths.root), "--port", str(port)]
+        command = [*module_command(DAEMON_MODULE), "--state-dir", str(self.paths.root), "--port", str(port)]
         if misbehave:
             command += ["--misbehave", misbehave]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(PROJECT_ROOT),

@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from core.fsio import atomic_write
 from core.cocos.channels import parse_go_duration
 from core.errors import BadInput, NotFound, PrismError, Refused
+from core.fsio import atomic_write
+from core.pyexec import module_command
 from core.sandbox.control import PROJECT_ROOT, SandboxPaths, write_json_atomic
 from core.sandbox.tee import MISBEHAVIOURS, SandboxTee
 from proto.manager import manager_pb2
@@ -169,7 +170,7 @@ class SandboxHost:
         folder = self.state_dir / "vms" / cvm_id
         folder.mkdir(parents=True, mode=0o700)
         env_file = self._write_environment(folder, cvm_id, request)
-        command = [sys.executable, "-m", "core.sandbox.agent_process", "--env-file", str(env_file),
+        command = [*module_command("core.sandbox.agent_process"), "--env-file", str(env_file),
                    "--port", str(port), "--tee-dir", str(self.tee_dir), "--work-dir", str(folder / "work"),
                    "--reconnect-seconds", str(self.reconnect_seconds)]
         if self.misbehave:

@@ -14,13 +14,13 @@ import logging
 import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import Refused
+from core.pyexec import script_interpreter
 from core.sandbox.state import AgentLog, LogListener
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def _command(work_dir: Path, spec: RunSpec) -> list[str]:
         return [algo, *spec.args]
     if spec.algo_type == "python":
         # -I: no user site-packages and no PYTHON* variables from the host leak into the run.
-        return [sys.executable, "-I", algo, *spec.args]
+        return [*script_interpreter(), algo, *spec.args]
     raise RunError(f"algorithm execution error: algo_type {spec.algo_type!r} is not supported by the "
                    "sandbox (only bin and python)")
 
