@@ -1,9 +1,10 @@
 """Verify, then (with a policy) validate: the one assessment the CLI, the GUI and the upload gate use.
 
 ``assess`` picks the platform's verifier for an ``Evidence``, feeds it the certificates and
-collateral found in the evidence, given by the user, or loaded from collateral directories and
-packs, and appends the policy's checks. ``load_policy`` reads any policy the app understands
-(ours, the legacy go-sev-guest/go-tdx-guest/Cocos JSON, a CoRIM) and ``verdict_to_html`` renders a
+collateral found in the evidence, given by the user, or loaded from collateral directories, packs
+and the workspace cache (``load_collateral``), checks the vTPM part of SNP-vTPM evidence, and
+appends the policy's checks. ``load_policy`` reads any policy the app understands (ours, the
+legacy go-sev-guest/go-tdx-guest/Cocos JSON, a CoRIM) and ``verdict_to_html`` renders a
 self-contained report.
 """
 
@@ -14,13 +15,13 @@ import binascii
 import hashlib
 import html
 import json
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Sequence
 
 from cryptography import x509
 
+from core.attestation.assess_vtpm import VtpmExpectations, check_vtpm_evidence
+from core.attestation.collateral_inputs import CollateralInputs, load_collateral
 from core.attestation.evidence import Evidence, describe, embedded_cas, embedded_leaf, hcl_binding_ok
 from core.attestation.roots import TrustStore
 from core.attestation.snp.certs import CertRole, classify, parse_vek_extensions
@@ -35,21 +36,14 @@ from core.errors import BadInput, EvidenceError
 
 Policy = SnpPolicy | TdxPolicy
 
+__all__ = ["CollateralInputs", "Policy", "PolicyFormatError", "VtpmExpectations", "assess",
+           "load_collateral", "load_policy", "verdict_to_html"]
+
 
 class PolicyFormatError(BadInput):
     """A policy file that is none of the formats the app reads, or is for the other platform."""
 
     code = "bad-policy"
-
-
-@dataclass(frozen=True, slots=True)
-class CollateralInputs:
-    """Verification inputs gathered from collateral directories or packs."""
-
-    snp_certs: tuple[x509.Certificate, ...] = ()
-    snp_crl: x509.CertificateRevocationList | None = None
-    tdx: TdxCollateral | None = None
-    sources: tuple[str, ...] = field(default=())
 
 
 # --- policies ---------------------------------------------------------------------------------
@@ -89,6 +83,8 @@ def _policy_from_json(data: bytes, doc: dict[str, Any], platform: str) -> Policy
 def _json_policy_kind(doc: dict[str, Any]) -> str | None:
     if doc.get("format") == "prism-snp-policy":
         return "snp"
+    if doc.get("format") == "prism-tdx-policy":
+        return "tdx"
     if "version" in doc and ("rtmrs" in doc or "accepted_tcb_statuses" in doc or "mr_td" in doc):
         return "tdx"
     inner = doc.get("policy")
@@ -178,62 +174,19 @@ def _opt_int(value: Any) -> int | None:
     return int(value)
 
 
-# --- collateral -------------------------------------------------------------------------------
-
-def load_collateral(paths: Sequence[str | Path], evidence: Evidence) -> CollateralInputs:
-    """Read collateral packs (files) and directories of loose certificates, CRLs and Intel JSON."""
-    certs: list[x509.Certificate] = []
-    crl: x509.CertificateRevocationList | None = None
-    tdx: TdxCollateral | None = None
-    for raw_path in paths:
-        path = Path(raw_path)
-        if not path.exists():
-            raise BadInput(f"collateral {path} does not exist")
-        if evidence.platform == "tdx":
-            part = _tdx_collateral(path, evidence)
-            tdx = part if tdx is None else tdx.merged_with(part)
-        else:
-            found_certs, found_crl = _snp_collateral(path, evidence)
-            certs += found_certs
-            crl = crl or found_crl
-    return CollateralInputs(tuple(certs), crl, tdx, tuple(str(p) for p in paths))
-
-
-def _items(path: Path) -> list[Any]:
-    if path.is_dir():
-        from core.attestation.collateral.directory import load_collateral_dir
-
-        return list(load_collateral_dir(path))
-    import tempfile
-
-    from core.attestation.collateral.cache import CollateralCache
-    from core.attestation.collateral.pack import import_pack
-
-    # a pack is validated member by member on import; a throwaway cache leaves the user's untouched
-    with tempfile.TemporaryDirectory(prefix="prism-pack-") as tmp:
-        return list(import_pack(path, CollateralCache(Path(tmp))))
-
-
-def _snp_collateral(path: Path, evidence: Evidence) -> tuple[list[x509.Certificate], Any]:
-    from core.attestation.collateral.select import snp_inputs
-
-    vcek, chain, crl = snp_inputs(_items(path), evidence.report)
-    return ([vcek] if vcek is not None else []) + list(chain or []), crl
-
-
-def _tdx_collateral(path: Path, evidence: Evidence) -> TdxCollateral:
-    from core.attestation.collateral.select import tdx_collateral
-
-    return tdx_collateral(_items(path), evidence.quote)
-
-
 # --- assessment -------------------------------------------------------------------------------
 
 def assess(evidence: Evidence, *, vcek: x509.Certificate | None = None,
            chain: Sequence[x509.Certificate] | None = None,
            collateral: CollateralInputs | TdxCollateral | None = None, policy: Policy | None = None,
-           at: datetime | None = None, trust: TrustStore | TdxTrust | None = None) -> Verdict:
-    """Verify ``evidence`` (authenticity), then validate it against ``policy`` when one is given."""
+           at: datetime | None = None, trust: TrustStore | TdxTrust | None = None,
+           vtpm: VtpmExpectations | None = None) -> Verdict:
+    """Verify ``evidence`` (authenticity), then validate it against ``policy`` when one is given.
+
+    For SNP-vTPM evidence, ``vtpm`` runs the vTPM checks: ``VtpmExpectations()`` all those that need
+    no session value, and more with each value given. None leaves them to the caller (a live
+    session checks them with its own nonce and binding) and records one ``vtpm.quote`` SKIP.
+    """
     at = _utc(at)
     if isinstance(collateral, TdxCollateral):
         collateral = CollateralInputs(tdx=collateral)
@@ -247,7 +200,7 @@ def assess(evidence: Evidence, *, vcek: x509.Certificate | None = None,
     else:
         verdict = _assess_tdx(evidence, collateral.tdx, policy, at,
                               trust if isinstance(trust, TdxTrust) else None)
-    _wrapper_checks(evidence, verdict)
+    _wrapper_checks(evidence, verdict, vtpm)
     return verdict
 
 
@@ -300,7 +253,7 @@ def _assess_tdx(evidence: Evidence, collateral: TdxCollateral | None, policy: Po
     return verdict
 
 
-def _wrapper_checks(evidence: Evidence, verdict: Verdict) -> None:
+def _wrapper_checks(evidence: Evidence, verdict: Verdict, vtpm: VtpmExpectations | None) -> None:
     bound = hcl_binding_ok(evidence)
     if bound is not None:
         verdict.add(Check(
@@ -315,11 +268,15 @@ def _wrapper_checks(evidence: Evidence, verdict: Verdict) -> None:
             "eat.signature", Status.SKIP,
             "The EAT wrapper is signed with a throwaway key nobody publishes, so its signature proves "
             "nothing; only the hardware evidence inside it is verified.", actual=evidence.source))
-    if evidence.eat_platform_type == "SNP-vTPM":
+    if evidence.eat_platform_type != "SNP-vTPM":
+        return
+    if vtpm is not None:
+        check_vtpm_evidence(evidence, verdict, vtpm)
+    else:
         verdict.add(Check(
             "vtpm.quote", Status.SKIP,
             "This evidence also holds vTPM quotes; they are checked during a live connection, where the "
-            "session nonce is known, not from a file."))
+            "session nonce is known."))
 
 
 # --- HTML export ------------------------------------------------------------------------------

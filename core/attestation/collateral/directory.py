@@ -2,7 +2,9 @@
 
 Files are classified by content, so names do not matter: a folder laid out like the accompanying
 test corpus (``vcek.der``, ``ask.pem``, ``tcbInfo.json``, ``pck_crl.der`` ...) or a folder a user
-filled by hand both work. Files that are not collateral (reports, quotes, notes) are skipped.
+filled by hand both work. Files that are not collateral (reports, quotes, notes) are skipped. The
+certificate table of an extended SNP report (the host's VCEK, ASK and ARK, §2.7) counts as
+collateral too, alone or after the report it came with.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
+from core.attestation.cert_bundle import is_cert_table, table_certificate_entries
 from core.attestation.collateral.classify import classify_blob
 from core.attestation.collateral.errors import CollateralDataError
 from core.attestation.collateral.items import CollateralItem
-from core.errors import BadInput
+from core.attestation.snp.fields import REPORT_SIZE
+from core.errors import BadInput, EvidenceError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +73,20 @@ def _later(new: CollateralItem, old: CollateralItem) -> bool:
     return (new.not_after or far) > (old.not_after or far)
 
 
+def load_collateral_file(path: str | Path) -> list[CollateralItem]:
+    """Every collateral item in one loose file: PEM/DER certificates, a CRL, Intel JSON or a
+    certificate table. A file that holds none is refused, so a wrong path is noticed."""
+    file = Path(path)
+    if not file.is_file():
+        raise CollateralDirError(f"collateral file {file} does not exist or is not a file")
+    items = _items_of(file)
+    if not items:
+        raise CollateralDirError(
+            f"{file} holds no collateral: no certificate, CRL, Intel TCB Info / QE Identity JSON or SNP "
+            "certificate table was found in it; give a collateral pack, a folder or such a file")
+    return items
+
+
 def _items_of(file: Path) -> list[CollateralItem]:
     try:
         if file.stat().st_size > MAX_FILE_SIZE:
@@ -79,10 +97,22 @@ def _items_of(file: Path) -> list[CollateralItem]:
         raise CollateralDirError(f"cannot read {file}: {exc.strerror}") from None
     fetched = datetime.fromtimestamp(file.stat().st_mtime, tz=timezone.utc)
     out = []
-    for kind, key, blob in classify_blob(data):
-        try:
-            out.append(CollateralItem.create(kind, key, blob, source_url=file.resolve().as_uri(),
-                                             fetched_at=fetched))
-        except CollateralDataError as exc:
-            log.info("skipping %s as %s: %s", file, kind, exc)
+    for blob in _blobs(file, data):
+        for kind, key, item_bytes in classify_blob(blob):
+            try:
+                out.append(CollateralItem.create(kind, key, item_bytes, source_url=file.resolve().as_uri(),
+                                                 fetched_at=fetched))
+            except CollateralDataError as exc:
+                log.info("skipping %s as %s: %s", file, kind, exc)
     return out
+
+
+def _blobs(file: Path, data: bytes) -> list[bytes]:
+    """The file itself, or each certificate of the certificate table it is or ends with."""
+    table = data if is_cert_table(data) else data[REPORT_SIZE:] if is_cert_table(data[REPORT_SIZE:]) else None
+    if table is None:
+        return [data]
+    try:
+        return [entry.data for entry in table_certificate_entries(table)]
+    except EvidenceError as exc:
+        raise CollateralDirError(f"{file} holds a damaged SNP certificate table: {exc}") from None

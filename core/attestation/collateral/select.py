@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -26,10 +27,21 @@ from core.attestation.tdx.quote import TdxQuote
 from core.errors import EvidenceError
 
 ItemSource = CollateralCache | Iterable[CollateralItem]
+WORKSPACE_CACHE_FOLDER = "collateral"  # the folder CollateralCache.for_workspace uses
 
 
 def _all(source: ItemSource) -> list[CollateralItem]:
     return source.items() if isinstance(source, CollateralCache) else list(source)
+
+
+def workspace_items(cache_dir: str | Path) -> list[CollateralItem]:
+    """Every item in the collateral cache of the workspace whose cache folder is ``cache_dir``.
+
+    Only reads: a workspace that never cached collateral has no cache folder, and none is made.
+    """
+    if not (Path(cache_dir) / WORKSPACE_CACHE_FOLDER).is_dir():
+        return []
+    return CollateralCache.for_workspace(Path(cache_dir)).items()
 
 
 # --- SEV-SNP -----------------------------------------------------------------------------------

@@ -289,3 +289,82 @@ def test_real_azure_hcl_report_binds_its_runtime_data():
     verdict = assess(ev, chain=load_certificate_files(base / "vcek_ask_ark.pem"),
                      at=datetime(2024, 7, 3, tzinfo=timezone.utc))
     assert verdict.authentic and verdict.get("azure.runtime_data").status is Status.PASS
+
+
+# --- CBOR-looking bytes, extended reports, grouping, TDX policy tag -------------------------------
+
+@pytest.mark.parametrize("data", [
+    b"\xa1\xff" + bytes(range(200)),          # a map whose first key is a stray "break"
+    b"\xd2\x84\x43" + b"\x00",                # tag 18 over an array cut short
+    b"\x84\x40\xa0\x40",                      # a COSE-like array with one of four items
+    b"\xa1\x00\x00" + b"trailing junk",       # one item, then bytes that belong to nothing
+])
+def test_random_bytes_that_start_like_cbor_are_unknown_evidence(data):
+    with pytest.raises(UnknownEvidenceError, match="cannot tell what this evidence is") as info:
+        load_evidence(data)
+    assert "starts like CBOR" in str(info.value)
+
+
+def test_well_formed_cbor_that_is_no_eat_keeps_the_eat_decoders_complaint():
+    import cbor2
+
+    with pytest.raises(EvidenceError) as info:
+        load_evidence(cbor2.dumps({"hello": "world"}))
+    assert not isinstance(info.value, UnknownEvidenceError)
+
+
+def _table(chain, vcek) -> bytes:
+    from core.attestation.snp.certtable import GUID_ARK, GUID_ASK, GUID_VCEK, build_cert_table
+
+    der = serialization.Encoding.DER
+    return build_cert_table([(GUID_VCEK, vcek.public_bytes(der)), (GUID_ASK, chain.ask.public_bytes(der)),
+                             (GUID_ARK, chain.ark.public_bytes(der))])
+
+
+def test_report_followed_by_a_certificate_table_is_an_extended_report(vcek, chain, trust):
+    report = build_report(reported_tcb=MILAN_TCB)
+    ev = load_evidence(report + _table(chain, vcek))
+    assert (ev.platform, ev.source, ev.raw) == ("snp", "snp-extended", report)
+    assert [c.subject for c in ev.certs] == [vcek.subject, chain.ask.subject, chain.ark.subject]
+    verdict = assess(ev, trust=trust, at=AT)  # every certificate came with the evidence
+    assert verdict.authentic, verdict.failures()
+    assert load_evidence(base64.b64encode(report + _table(chain, vcek))).source == "snp-extended"
+
+
+def test_damaged_table_after_a_report_is_a_typed_error(vcek, chain):
+    from core.attestation.snp.certtable import CertTableError
+
+    data = build_report(reported_tcb=MILAN_TCB) + _table(chain, vcek)
+    with pytest.raises(CertTableError, match="followed by a damaged certificate table"):
+        load_evidence(data[:-10])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=600))
+def test_fuzz_report_followed_by_a_table_header(tail):
+    from core.attestation.snp.certtable import GUID_VCEK
+
+    data = build_report(reported_tcb=MILAN_TCB) + GUID_VCEK.bytes + tail
+    try:
+        load_evidence(data)
+    except EvidenceError:
+        pass
+
+
+def test_describe_keeps_each_group_together_for_a_tdx_v5_quote():
+    from itertools import groupby
+
+    rows = describe(load_evidence(tdx_synth.make_quote(version=5, body_type=3)))
+    runs = [group for group, _ in groupby(g for g, _, _ in rows)]
+    assert runs == ["evidence", "identity", "measurements", "tcb", "policy", "platform", "signature"]
+    names = [n for g, n, _ in rows if g == "tcb"]
+    assert names[:2] == ["tee_tcb_svn", "tee_tcb_svn_2"]
+
+
+def test_tdx_policy_format_tag_is_recognised():
+    tagged = json.dumps({"format": "prism-tdx-policy", "version": 1}).encode()
+    # the tag alone names the platform, before any TDX-only key is looked at
+    with pytest.raises(PolicyFormatError, match="this is a TDX policy, but the evidence is SNP"):
+        load_policy(tagged, "snp")
+    policy = TdxPolicy(mr_td=b"\x02" * 48)
+    assert load_policy(json.dumps(policy.to_json()).encode()) == policy
