@@ -15,12 +15,12 @@ from datetime import datetime
 
 from core.atls.authenticator import AuthenticatorResult
 from core.atls.binding import report_data
-from core.attestation.assess import CollateralInputs, Policy, assess
+from core.attestation.assess import CollateralInputs, Policy, VtpmExpectations, assess
 from core.attestation.evidence import load_evidence
 from core.attestation.roots import TrustStore
+from core.attestation.snp.policy import SnpPolicy
 from core.attestation.tdx.collateral import TdxCollateral
 from core.attestation.verdict import Check, Stage, Status, Verdict
-from core.attestation.vtpm.verify import verify_vtpm
 from core.cocos.computation import Computation
 from core.errors import PrismError, Refused
 
@@ -29,8 +29,6 @@ __all__ = ["AttestationGate", "AttestationRefused"]
 _log = logging.getLogger(__name__)
 
 EVIDENCE_CHECK = "attestation.evidence"
-#: assess() marks the vTPM quotes as skipped (no nonce in a file); a live session checks them instead
-_FILE_ONLY_VTPM = "vtpm.quote"
 
 
 class AttestationRefused(Refused):
@@ -80,22 +78,21 @@ class AttestationGate:
             verdict.add(Check(EVIDENCE_CHECK, Status.FAIL, "There is no hardware evidence to verify, so "
                               "nothing shows a genuine TEE is at the other end.", expected="SNP or TDX evidence"))
             return verdict
+        # SNP-vTPM: the quotes must carry this session's nonce, the AK must be bound into REPORT_DATA,
+        # PCR16 must match the manifest and the policy's reference PCRs must hold.
+        vtpm = VtpmExpectations(
+            nonce=result.expected_eat_nonce, binding=report_data(result.binder.binding), computation=self.computation,
+            reference_pcrs=self.policy.reference_pcr_map() if isinstance(self.policy, SnpPolicy) else None)
         try:
             evidence = load_evidence(result.cmw.evidence)
             assessed = assess(evidence, collateral=self.collateral, policy=self.policy, at=self.at,
-                              trust=self.trust if evidence.platform == "snp" else None)
+                              trust=self.trust if evidence.platform == "snp" else None, vtpm=vtpm)
         except PrismError as exc:
             verdict.add(Check(EVIDENCE_CHECK, Status.FAIL, f"The hardware evidence could not be checked: {exc}",
                               stage=Stage.VALIDATE if exc.code == "bad-policy" else Stage.VERIFY))
             return verdict
-        vtpm = hardware.platform == "snp-vtpm"
-        verdict.extend([c for c in assessed.checks if not (vtpm and c.id == _FILE_ONLY_VTPM)])
+        verdict.extend(assessed.checks)
         verdict.policy_applied = assessed.policy_applied
-        if vtpm:
-            # The vTPM quotes must carry this session's nonce and the AK must be bound into REPORT_DATA.
-            verify_vtpm(result.eat.raw_report if result.eat else b"", expected_nonce=result.expected_eat_nonce,
-                        snp_report=hardware.snp_report, binding_hash=report_data(result.binder.binding),
-                        computation=self.computation, verdict=verdict)
         _log.info("aTLS attestation verdict: platform=%s acceptable=%s failed=%s", verdict.platform,
                   verdict.acceptable, [c.id for c in verdict.failures()])
         return verdict

@@ -10,6 +10,7 @@ SKIP with a note saying what to supply, never a FAIL the evidence did not earn.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from core.attestation.evidence import Evidence
@@ -21,6 +22,7 @@ from core.errors import BadInput
 VTPM_NONCE_SIZE = 32   # the Attestation RPC zero-pads vtpmNonce to 32 bytes; aTLS uses a SHA-256
 
 NONCE_CHECK = "vtpm.quote.nonce"
+PCR_VALUES_NOTE = "policy.pcr_values"  # validate_snp's warning that reference PCRs need vTPM quotes
 BINDING_CHECK = "vtpm.ak.binding"
 
 
@@ -37,6 +39,8 @@ class VtpmExpectations:
     nonce: bytes | None = None
     binding: bytes | None = None
     computation: Computation | None = None
+    #: {TPM hash id: {PCR index: value}} the quoted PCRs must hold (a policy's reference PCRs)
+    reference_pcrs: Mapping[int, Mapping[int, bytes]] | None = None
 
     def __post_init__(self) -> None:
         if self.binding is not None and len(self.binding) != BINDING_PREFIX_SIZE:
@@ -58,10 +62,13 @@ def check_vtpm_evidence(evidence: Evidence, verdict: Verdict, expect: VtpmExpect
     raw = evidence.eat.raw_report if evidence.eat is not None else b""
     scratch = verify_vtpm(raw, expected_nonce=expect.nonce or b"", snp_report=evidence.report,
                           binding_hash=expect.binding, computation=expect.computation,
-                          verdict=Verdict(platform="snp-vtpm"))
+                          reference_pcrs=expect.reference_pcrs or None, verdict=Verdict(platform="snp-vtpm"))
     for check in scratch.checks:
         verdict.add(_unless_unknown(check, expect))
-    if expect.computation is not None:
+    if expect.reference_pcrs:
+        # the policy's reference PCRs were checked against signed quotes: drop the "not checked" note
+        verdict.checks[:] = [c for c in verdict.checks if c.id != PCR_VALUES_NOTE]
+    if expect.computation is not None or expect.reference_pcrs:
         verdict.policy_applied = True  # the manifest is an expectation the evidence was judged against
 
 

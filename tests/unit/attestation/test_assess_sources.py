@@ -139,3 +139,27 @@ def test_expectations_run_the_vtpm_checks(snp_vtpm):
     assert full.get("vtpm.ak.binding").status is Status.PASS and full.get("vtpm.quote.nonce").status is Status.PASS
     ids = [c.id for c in full.checks]
     assert len(ids) == len(set(ids))  # one check per id
+
+
+def test_policy_reference_pcrs_are_enforced_on_signed_quotes(snp_vtpm):
+    from core.attestation.snp.policy import ReferencePcr, SnpPolicy
+    from core.attestation.vtpm.attestation import decode_attestation
+
+    evidence, trust, tee_nonce, vtpm_nonce = snp_vtpm
+    quoted = decode_attestation(evidence.eat.raw_report).quotes[0].pcrs
+    index, value = quoted.values[0]
+    bank = quoted.hash_alg
+
+    def judged(expected: bytes):
+        policy = SnpPolicy(reference_pcrs=(ReferencePcr(bank, index, expected),))
+        return assess(evidence, trust=trust, policy=policy, vtpm=VtpmExpectations(
+            nonce=vtpm_nonce, binding=tee_nonce, reference_pcrs=policy.reference_pcr_map()))
+
+    holds = judged(value)
+    assert holds.get("vtpm.pcr.boot").status is Status.PASS
+    assert holds.get("policy.pcr_values") is None  # checked, so no "not checked" note
+    differs = judged(bytes(len(value)))
+    assert not differs.acceptable and differs.get("vtpm.pcr.boot").status is Status.FAIL
+    # from a bare report (no quotes judged) the reference PCRs are reported, never silently dropped
+    bare = assess(evidence, trust=trust, policy=SnpPolicy(reference_pcrs=(ReferencePcr(bank, index, value),)))
+    assert bare.get("policy.pcr_values").status is Status.WARN
