@@ -186,6 +186,12 @@ class Session(QObject):
             workspace = self.workspace
             keystore = Keystore.open(workspace.keystore_path, passphrase=passphrase,
                                      on_event=self._hook_for(workspace))
+            try:
+                # keys a crash left without their audit event get a key.recovered event
+                workspace.reconcile_keystore(keystore)
+            except BaseException:
+                keystore.close()
+                raise
             self._attach_keystore(workspace, keystore)
         emit(self.lockedChanged, False)
         emit(self.keysChanged)

@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 
 from app.cli.context import (
-    EXIT_OK, Context, read_input_file, read_secret_file, write_private_file, write_public_file,
+    EXIT_OK, Context, check_output_dir, check_output_file, make_output_dir, read_input_file, read_secret_file,
+    write_private_file, write_public_file,
 )
-from core.errors import BadInput
+from core.errors import AlreadyExists, BadInput
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csr", help="issue for this CSR (PEM) instead of a fresh key")
     p.add_argument("--key-type", choices=("ecdsa-p256", "ecdsa-p384", "rsa", "ed25519"), default="ecdsa-p256")
     p.add_argument("--out-dir", required=True, help="writes cert.pem, key.pem (0600, fresh key only), ca.pem")
+    p.add_argument("--force", action="store_true", help="overwrite cert.pem, key.pem, ca.pem already there")
     p.set_defaults(func=issue)
 
     p = csub.add_parser("list", help="list certificates with their status")
@@ -39,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = csub.add_parser("renew", help="re-issue a certificate with a new serial and validity")
     p.add_argument("serial")
     p.add_argument("--days", type=int)
-    p.add_argument("--out-dir", required=True)
+    p.add_argument("--out-dir", required=True, help="writes cert.pem and ca.pem")
+    p.add_argument("--force", action="store_true", help="overwrite cert.pem and ca.pem already there")
     p.set_defaults(func=renew)
 
     p = csub.add_parser("revoke", help="revoke a certificate")
@@ -66,13 +69,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=ocsp_serve)
 
 
-def _write_issued(ctx: Context, issued, out_dir: str) -> None:
-    out = Path(out_dir)
-    write_public_file(out / "cert.pem", issued.cert_pem)
-    write_public_file(out / "ca.pem", ctx.authority().ca_pem())
-    if issued.key_pem is not None:
-        write_private_file(out / "key.pem", issued.key_pem)
+def _check_out_dir(ctx: Context, out_dir: str, *, with_key: bool) -> Path:
+    """Before anything is issued: the folder can be written and nothing in it would be lost."""
+    out = check_output_dir(Path(out_dir))
+    names = ["cert.pem", "key.pem"] if with_key else ["cert.pem"]
+    taken = [out / name for name in names if (out / name).exists() or (out / name).is_symlink()]
+    ca_file = out / "ca.pem"
+    if ca_file.is_file() and ca_file.read_bytes() != ctx.authority(unlock=False).ca_pem():
+        taken.append(ca_file)  # the same CA certificate again loses nothing
+    elif ca_file.exists() and not ca_file.is_file():
+        taken.append(ca_file)
+    if taken and not ctx.args.force:
+        raise AlreadyExists(f"{', '.join(map(str, taken))} would be overwritten; choose another --out-dir or "
+                            "add --force", code="output-exists")
+    for path in taken:
+        check_output_file(path)
+    return out
+
+
+def _write_issued(ctx: Context, issued, out: Path) -> None:
     r = issued.record
+    try:
+        make_output_dir(out)
+        write_public_file(out / "cert.pem", issued.cert_pem)
+        write_public_file(out / "ca.pem", ctx.authority().ca_pem())
+        if issued.key_pem is not None:
+            write_private_file(out / "key.pem", issued.key_pem)
+    except BadInput as exc:
+        raise BadInput(f"{exc}. Certificate {r.serial} was issued and is stored in the workspace: write it out "
+                       f"with 'prism ca export {r.serial} --out FILE' (add --format p12 for its key)") from None
     ctx.out(f"issued {r.usage} certificate serial {r.serial} for '{r.common_name}' "
             f"valid until {r.not_after:%Y-%m-%d}")
     ctx.out(f"wrote {out / 'cert.pem'}, {out / 'ca.pem'}" + (f", {out / 'key.pem'} (0600)" if issued.key_pem else ""))
@@ -90,9 +115,10 @@ def issue(ctx: Context) -> int:
 
     a = ctx.args
     csr = read_input_file(a.csr) if a.csr else None
+    out = _check_out_dir(ctx, a.out_dir, with_key=csr is None)
     issued = ctx.authority().issue(a.cn, sans=tuple(a.san), usage=a.usage, days=a.days, csr_pem=csr,
                                    key_type=KeyType(a.key_type))
-    _write_issued(ctx, issued, a.out_dir)
+    _write_issued(ctx, issued, out)
     return EXIT_OK
 
 
@@ -114,8 +140,9 @@ def list_(ctx: Context) -> int:
 
 
 def renew(ctx: Context) -> int:
+    out = _check_out_dir(ctx, ctx.args.out_dir, with_key=False)
     issued = ctx.authority().renew(ctx.args.serial, days=ctx.args.days)
-    _write_issued(ctx, issued, ctx.args.out_dir)
+    _write_issued(ctx, issued, out)
     return EXIT_OK
 
 
@@ -133,15 +160,17 @@ def crl(ctx: Context) -> int:
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding
 
+    out = check_output_file(Path(ctx.args.out))
     number, der = ctx.authority().publish_crl(days=ctx.args.days)
     data = x509.load_der_x509_crl(der).public_bytes(Encoding.PEM) if ctx.args.pem else der
-    write_public_file(Path(ctx.args.out), data)
+    write_public_file(out, data)
     ctx.out(f"published CRL number {number} to {ctx.args.out}")
     return EXIT_OK
 
 
 def export(ctx: Context) -> int:
     a = ctx.args
+    check_output_file(Path(a.out))
     ca = ctx.authority()
     if a.format == "pem":
         write_public_file(Path(a.out), ca.export_pem_bundle(a.serial))

@@ -7,11 +7,12 @@ import getpass
 import json
 import os
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from core.errors import BadInput, KeystoreLocked, Refused
+from core.errors import AlreadyExists, BadInput, KeystoreLocked, Refused
 from core.fsio import atomic_write
 from core.workspace.manager import WorkspaceManager
 from core.workspace.workspace import Workspace
@@ -42,16 +43,81 @@ def read_input_file(path: str) -> bytes:
         raise BadInput(f"cannot read {path}: {exc.strerror}") from exc
 
 
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _probe_folder(folder: Path, target: Path) -> None:
+    """Create and remove a file in ``folder``: the only sure test that a write will work (even as root)."""
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".prism-write-check-")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise BadInput(f"cannot write {target}: {_os_reason(exc)} in {folder}; choose another place") from None
+
+
+def _missing_folder(folder: Path) -> str:
+    if folder.exists():
+        return f"{folder} is not a folder; choose another place"
+    return f"the folder {folder} does not exist; create it first"
+
+
+def check_output_file(path: Path, *, overwrite: bool = True) -> Path:
+    """Fail before any work if ``path`` cannot be written; its folder must already exist.
+
+    Output folders are never made on the fly: a typo in a path should fail, not scatter folders.
+    """
+    if path.is_dir():
+        raise BadInput(f"{path} is a folder; give the name of the file to write")
+    if path.exists() or path.is_symlink():
+        if not path.is_file():
+            raise BadInput(f"{path} exists and is not a regular file; choose another name")
+        if not overwrite:
+            raise AlreadyExists(f"{path} already exists; remove it, choose another name, or add --force")
+    folder = path.parent
+    if not folder.is_dir():
+        raise BadInput(f"cannot write {path}: {_missing_folder(folder)}")
+    _probe_folder(folder, path)
+    return path
+
+
+def check_output_dir(path: Path) -> Path:
+    """Fail before any work unless ``path`` is a writable folder or can be made as one (its parent exists)."""
+    if path.is_dir():
+        _probe_folder(path, path)
+        return path
+    if path.exists():
+        raise BadInput(f"{path} exists and is not a folder; choose a folder for the output")
+    if not path.parent.is_dir():
+        raise BadInput(f"cannot create the folder {path}: {_missing_folder(path.parent)}")
+    _probe_folder(path.parent, path)
+    return path
+
+
+def make_output_dir(path: Path) -> None:
+    """Create an output folder the user named (only that folder, owner-only), if missing."""
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"cannot create the folder {path}: {_os_reason(exc)}") from None
+
+
 def write_private_file(path: Path, data: bytes) -> None:
     """Write a file only its owner can read, created 0600 before any byte lands in it (atomically)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, data, mode=0o600)
+    _write(path, data, 0o600)
 
 
 def write_public_file(path: Path, data: bytes) -> None:
     """Write a file anyone may read (a certificate, a report), atomically and 0644."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, data, mode=0o644)
+    _write(path, data, 0o644)
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    try:
+        atomic_write(path, data, mode=mode)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {_os_reason(exc)}") from None
 
 
 @dataclass
@@ -132,13 +198,13 @@ class Context:
             ks = Keystore.create(path, passphrase=passphrase, use_keyring=use_keyring,
                                  on_event=ws.audit_hook)
         elif Keystore.mode(path) == "keyring":
-            ks = Keystore.open(path, on_event=ws.audit_hook)
+            ks = ws.open_keystore()
         else:
             passphrase = self.passphrase()
             if not passphrase:
                 raise KeystoreLocked(
                     "the keystore is locked: give --passphrase-file, set PRISM_PASSPHRASE, or run interactively")
-            ks = Keystore.open(path, passphrase=passphrase, on_event=ws.audit_hook)
+            ks = ws.open_keystore(passphrase=passphrase)
         self._keystore = ks
         self._closers.append(ks.close)
         return ks

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from app.cli.context import (
-    EXIT_OK, EXIT_REFUSED, Context, read_input_file, read_secret_file, write_private_file, write_public_file,
+    EXIT_OK, EXIT_REFUSED, Context, check_output_dir, check_output_file, make_output_dir, read_input_file,
+    read_secret_file, write_private_file, write_public_file,
 )
 from core.errors import BadInput
 
@@ -132,8 +134,13 @@ def export_public(ctx: Context) -> int:
 
 def export(ctx: Context) -> int:
     a = ctx.args
-    ks = ctx.keystore()
     out = Path(a.out)
+    # the export is audited as done, so a place that cannot take the file must fail first
+    if a.format == "pkcs8":
+        check_output_file(out)
+    else:
+        check_output_dir(out)
+    ks = ctx.keystore()
     if a.format == "pkcs8":
         if a.export_passphrase_file:
             secret = read_secret_file(a.export_passphrase_file)
@@ -150,6 +157,7 @@ def export(ctx: Context) -> int:
         ctx.out("not exported: the cocos-cli layout is unencrypted; confirm with --confirm-plaintext")
         return EXIT_REFUSED
     files = ks.export_private(a.name, "cocos-cli", confirm_plaintext=True)
+    make_output_dir(out)
     write_private_file(out / "private.pem", files["private.pem"])
     write_public_file(out / "public.pem", files["public.pem"])
     ctx.out(f"wrote {out / 'private.pem'} (mode 0600, unencrypted) and {out / 'public.pem'}")
@@ -157,11 +165,23 @@ def export(ctx: Context) -> int:
 
 
 def delete(ctx: Context) -> int:
-    if not ctx.confirm(f"Delete key '{ctx.args.name}' for good?", ctx.args.yes):
+    from core.ca.authority import CA_KEY_NAME
+
+    ks = ctx.keystore()
+    entry = ks.get(ctx.args.name)
+    # The keystore refuses CA keys; one the CA does not use (its certificate is gone or was never
+    # stored) breaks nothing, and 'prism ca init' asks for exactly that deletion.
+    in_use = entry.purpose == "ca" and entry.name == CA_KEY_NAME and ctx.authority(unlock=False).is_initialised
+    if in_use:
+        ks.delete(entry.name)  # refused by the keystore, with the reason and what to do instead
+    if entry.purpose == "tls":
+        print(f"prism: warning: '{entry.name}' is the key of a TLS certificate issued by the local CA; without "
+              "it that certificate can no longer be exported with its key (PKCS#12)", file=sys.stderr)
+    if not ctx.confirm(f"Delete key '{entry.name}' for good?", ctx.args.yes):
         ctx.out("not deleted (confirm with --yes)")
         return EXIT_REFUSED
-    ctx.keystore().delete(ctx.args.name)
-    ctx.out(f"deleted key '{ctx.args.name}'")
+    ks.delete(entry.name, allow_ca=not in_use)
+    ctx.out(f"deleted key '{entry.name}'")
     return EXIT_OK
 
 
@@ -191,6 +211,10 @@ def backup(ctx: Context) -> int:
     a = ctx.args
     if (a.shares is None) != (a.threshold is None):
         raise BadInput("--shares and --threshold go together (K of N)")
+    # the backup is audited and its shares exist only once: every output place must work first
+    check_output_file(Path(a.out))
+    if a.shares_dir:
+        check_output_dir(Path(a.shares_dir))
     ks = ctx.keystore()
     if a.shares is None:
         secret = read_secret_file(a.backup_passphrase_file) if a.backup_passphrase_file else \
@@ -203,6 +227,7 @@ def backup(ctx: Context) -> int:
     shares = ks.backup(a.out, shares=a.shares, threshold=a.threshold)
     ctx.out(f"wrote encrypted backup to {a.out}; any {a.threshold} of these {a.shares} shares restore it:")
     if a.shares_dir:
+        make_output_dir(Path(a.shares_dir))
         for i, share in enumerate(shares, 1):
             path = Path(a.shares_dir) / f"share-{i}-of-{a.shares}.txt"
             write_private_file(path, (share + "\n").encode())

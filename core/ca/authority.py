@@ -62,7 +62,7 @@ class _Keystore(Protocol):
     def add_private_key(self, name: str, key: PrivateKey, *, purpose: str = ..., label: str = ...) -> Any: ...
     def private_key(self, name: str) -> PrivateKey: ...
     def get(self, name: str) -> Any: ...
-    def delete(self, name: str) -> Any: ...
+    def delete(self, name: str, *, allow_ca: bool = False) -> Any: ...
 
 
 def _locked(method: Callable[Concatenate[CertificateAuthority, _P], _T],
@@ -362,7 +362,7 @@ class CertificateAuthority:
         try:
             return self._insert(row)
         except BaseException:
-            self._keys().delete(key_name)
+            self._keys().delete(key_name, allow_ca=True)
             raise
 
     def _ocsp_lookup(self, serial: int) -> KnownStatus | None:

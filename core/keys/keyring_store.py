@@ -102,9 +102,14 @@ def restore_stored_value(keystore_uuid: str, value: str | None) -> None:
         log.error("could not put back the previous keyring entry for keystore %s", keystore_uuid)
 
 
-def delete_master_key(keystore_uuid: str) -> None:
-    """Best effort: a leftover entry only opens stale copies of the file, so failures are logged."""
+def delete_master_key(keystore_uuid: str) -> bool:
+    """Best effort: a leftover entry only opens stale copies of the file, so failures are logged.
+
+    True when the keyring accepted the removal.
+    """
     try:
         keyring.delete_password(SERVICE, username_for(keystore_uuid))
     except (KeyringError, OSError):
         log.warning("could not remove the keyring entry for keystore %s", keystore_uuid)
+        return False
+    return True

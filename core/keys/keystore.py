@@ -214,9 +214,15 @@ class Keystore:
         self._emit("key.import", name, self._describe(entry, source="in-memory"))
         return entry
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str, *, allow_ca: bool = False) -> None:
+        """Remove a key for good. The CA's key is refused unless ``allow_ca`` (its CA is gone or unborn)."""
         with self._lock:
             record = self._record(name)
+            if record.entry.purpose == "ca" and not allow_ca:
+                raise Refused(
+                    f"'{name}' is the signing key of this workspace's certificate authority; without it the CA "
+                    "can never sign or publish a CRL again. To retire the CA, delete the whole workspace (back "
+                    "its keystore up first if you may need the key)", code="ca-key-protected")
             remaining = {key: value for key, value in self._records.items() if key != name}
             self._commit(remaining)
             record.wipe()
@@ -278,7 +284,11 @@ class Keystore:
         return files
 
     def sign_role(self, name: str, role: str) -> str:
-        """The base64 ``signature`` metadata for ``role`` with key ``name``."""
+        """The base64 ``signature`` metadata for ``role`` with key ``name`` (a participant key only)."""
+        purpose = self.get(name).purpose
+        if purpose != "participant":
+            raise Refused(f"'{name}' is a {purpose.upper()} key, kept for the local CA; sign roles with a "
+                          "participant key (generate or import one)", code="not-a-participant-key")
         signature = signatures.role_signature_b64(self.private_key(name), role)
         self._emit("key.sign-role", name, self._describe(self.get(name), role=role))
         return signature
@@ -320,6 +330,8 @@ class Keystore:
         store = cls._new(target, new_passphrase, use_keyring, info.keystore_kdf, records, on_event)
         store._emit("keystore.restore", str(target), {"backup_id": info.backup_id, "method": info.method,
                                                       "keys": len(records), "mode": store.mode})
+        for entry in store.list():  # one event per key, so the log can account for every key it holds
+            store._emit("key.restore", entry.name, store._describe(entry, backup_id=info.backup_id))
         return store
 
     # --- internals -----------------------------------------------------------------------

@@ -17,12 +17,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
-from core.errors import AlreadyExists, NotFound, Refused, WorkspaceError
+from core.errors import AlreadyExists, NotFound, PrismError, Refused, WorkspaceError
+from core.keys.keyfile import read_header
+from core.keys.keyring_store import delete_master_key
 from core.paths import resolve_home
 from core.workspace.audit import AuditLog
 from core.workspace.audit_chain import check_text, format_time
 from core.workspace.store import Store
-from core.workspace.workspace import KEYSTORE_NAME, NAME_PATTERN, Workspace, check_name
+from core.workspace.workspace import KEYSTORE_NAME, NAME_PATTERN, STORE_NAME, Workspace, check_name
 
 __all__ = ["WorkspaceInUse", "WorkspaceInfo", "WorkspaceManager"]
 
@@ -91,7 +93,7 @@ class WorkspaceManager:
             return []
         infos = []
         for entry in sorted(root.iterdir(), key=lambda item: item.name):
-            if entry.is_dir() and _is_name(entry.name):
+            if _is_name(entry.name) and _is_workspace(entry):
                 infos.append(WorkspaceInfo(
                     name=entry.name,
                     path=entry,
@@ -101,7 +103,7 @@ class WorkspaceManager:
         return infos
 
     def exists(self, name: str) -> bool:
-        return (self.workspaces_dir / check_name(name)).is_dir()
+        return _is_workspace(self.workspaces_dir / check_name(name))
 
     def create(self, name: str) -> Workspace:
         """Create and open a new workspace; AlreadyExists if the name is taken."""
@@ -110,6 +112,10 @@ class WorkspaceManager:
             self.workspaces_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             path.mkdir(mode=0o700)
         except FileExistsError:
+            if not _is_workspace(path):
+                raise AlreadyExists(
+                    f"{path} exists but is not a Prism workspace; move it away or choose another name"
+                ) from None
             raise AlreadyExists(
                 f"a workspace named {name!r} already exists; open it or choose another name"
             ) from None
@@ -133,7 +139,7 @@ class WorkspaceManager:
     def open(self, name: str, *, create: bool = False) -> Workspace:
         """Open an existing workspace (NotFound), or create it when ``create`` is true."""
         path = self.workspaces_dir / check_name(name)
-        if not path.is_dir():
+        if not _is_workspace(path):
             if create:
                 return self.create(name)
             raise NotFound(f"there is no workspace named {name!r} in {self.workspaces_dir}; create it first")
@@ -156,13 +162,18 @@ class WorkspaceManager:
         """Delete a closed workspace with everything in it, keystore included."""
         path = self._existing_closed(name)
         had_keystore = (path / KEYSTORE_NAME).is_file()
+        # read before the files go: a keyring keystore's master key lives outside the workspace
+        keyring_id = _keyring_id(path / KEYSTORE_NAME) if had_keystore else None
         # Renaming first makes the workspace vanish at once, even if removing its files fails.
         tombstone = self.workspaces_dir / f"{_TOMBSTONE_PREFIX}{name}-{secrets.token_hex(4)}"
         try:
             os.rename(path, tombstone)
         except OSError as exc:
             raise WorkspaceError(f"cannot delete workspace {name!r}: {exc.strerror or exc}") from exc
-        self.home_audit.append("workspace.delete", name, {"had_keystore": had_keystore})
+        details: dict[str, object] = {"had_keystore": had_keystore}
+        if keyring_id is not None:
+            details["keyring_secret_removed"] = delete_master_key(keyring_id)
+        self.home_audit.append("workspace.delete", name, details)
         try:
             shutil.rmtree(tombstone)
         except OSError as exc:
@@ -204,7 +215,7 @@ class WorkspaceManager:
 
     def _existing_closed(self, name: str) -> Path:
         path = self.workspaces_dir / check_name(name)
-        if not path.is_dir():
+        if not _is_workspace(path):
             raise NotFound(f"there is no workspace named {name!r} in {self.workspaces_dir}")
         if name in self._open:
             raise WorkspaceInUse(f"workspace {name!r} is open; close it first")
@@ -227,6 +238,21 @@ def _login_name() -> str:
 
 def _is_name(text: str) -> bool:
     return NAME_PATTERN.fullmatch(text) is not None
+
+
+def _is_workspace(path: Path) -> bool:
+    """A folder Prism made: it holds the marker written at creation or the store (older homes)."""
+    return path.is_dir() and ((path / MARKER_NAME).is_file() or (path / STORE_NAME).is_file())
+
+
+def _keyring_id(keystore: Path) -> str | None:
+    """The keystore's id when its master key is in the OS keyring; None for passphrase mode."""
+    try:
+        header = read_header(keystore)
+    except PrismError as exc:
+        log.warning("cannot read the keystore header of %s (%s); its keyring entry, if any, stays", keystore, exc)
+        return None
+    return header.uuid if header.mode == "keyring" else None
 
 
 def _write_marker(path: Path) -> None:

@@ -9,11 +9,15 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import BadInput
 from core.workspace.audit import AuditLog
 from core.workspace.store import Store
+
+if TYPE_CHECKING:
+    from core.keys.entries import KeyEntry
+    from core.keys.keystore import Keystore
 
 #: 1-64 characters of letters, digits, '.', '_' and '-', not starting with '.' (use fullmatch)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
@@ -77,6 +81,32 @@ class Workspace:
     def audit_hook(self, action: str, subject: str, details: Mapping[str, Any] | None = None) -> None:
         """Append to this workspace's audit log; pass as ``on_event`` to the keystore and CA."""
         self.audit.append(action, subject, details)
+
+    def open_keystore(self, *, passphrase: str | None = None) -> Keystore:
+        """Unlock this workspace's keystore, wired to its audit log, with the log reconciled.
+
+        The passphrase is ignored for a keyring keystore. Every key the log does not know about
+        (a crash between the keystore write and its event) gets a ``key.recovered`` event.
+        """
+        from core.keys.keystore import Keystore
+
+        keystore = Keystore.open(self.keystore_path, passphrase=passphrase, on_event=self.audit_hook)
+        try:
+            self.reconcile_keystore(keystore)
+        except BaseException:
+            keystore.close()
+            raise
+        return keystore
+
+    def reconcile_keystore(self, keystore: Keystore) -> list[KeyEntry]:
+        """Append ``key.recovered`` for each key of ``keystore`` without an event; those keys."""
+        from core.keys import reconcile
+
+        known = ((event.action, event.subject, event.details) for event in self.audit.events(action_prefix="key."))
+        missing = reconcile.unrecorded(keystore.list(), known)
+        for entry in missing:
+            self.audit.append(reconcile.RECOVERED, entry.name, reconcile.recovered_details(entry))
+        return missing
 
     def close(self) -> None:
         if self._closed:

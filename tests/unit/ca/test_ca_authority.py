@@ -362,3 +362,23 @@ def test_pkcs12_export_refusals(ca):
     assert caught.value.code == "ca-key-export"
     with pytest.raises(BadInput, match="non-empty passphrase"):
         ca.export_pkcs12(ca.issue("a.local").record.serial, b"")
+
+
+def test_a_failed_init_rolls_back_its_ca_key(tmp_path, monkeypatch):
+    """The CA key is protected from deletion, except by the CA's own rollback of a failed init."""
+    from core.ca.authority import CA_KEY_NAME, CertificateAuthority
+    from core.keys.keystore import KdfParams, Keystore
+    from core.workspace.store import Store
+
+    store = Store(tmp_path / "store.sqlite")
+    keystore = Keystore.create(tmp_path / "ks.prks", passphrase="pw", kdf=KdfParams.FAST)
+    ca = CertificateAuthority(store, keystore)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ca, "_insert", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ca.init()
+    assert CA_KEY_NAME not in [e.name for e in keystore.list()]
+    store.close()

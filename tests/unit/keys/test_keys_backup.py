@@ -47,7 +47,13 @@ def test_passphrase_backup_round_trip(tmp_path, store, events):
     assert restored._header.uuid != store._header.uuid
     backup_event = [e for e in events if e[0] == "keystore.backup"][0]
     assert backup_event[2]["method"] == "passphrase" and backup_event[2]["keys"] == 3
-    assert events[-1][0] == "keystore.restore" and events[-1][2]["keys"] == 3
+    restore_at = [e[0] for e in events].index("keystore.restore")
+    assert events[restore_at][2]["keys"] == 3
+    # then one event per restored key, so the workspace log accounts for every key it now holds
+    per_key = events[restore_at + 1:]
+    assert [(e[0], e[1], e[2]["fingerprint"]) for e in per_key] == [
+        ("key.restore", entry.name, entry.fingerprint) for entry in store.list()]
+    assert all(e[2]["backup_id"] == events[restore_at][2]["backup_id"] for e in per_key)
 
 
 def test_restore_keeps_the_kdf_strength_of_the_backed_up_keystore(tmp_path, store):

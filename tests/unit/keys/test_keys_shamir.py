@@ -30,6 +30,58 @@ def test_fewer_than_k_shares_do_not_rebuild_the_secret():
         assert shamir.combine(subset) != secret
 
 
+def _secrets_reachable(fixed: list[tuple[int, bytes]], x_free: int, position: int) -> list[int]:
+    """The secret byte at ``position`` that each possible value of one more share (at ``x_free``) implies."""
+    reached = []
+    for y in range(256):
+        completed = [(x, value[position:position + 1]) for x, value in fixed] + [(x_free, bytes([y]))]
+        reached.append(shamir.combine(completed)[0])
+    return reached
+
+
+@pytest.mark.parametrize("threshold, count", [(3, 5), (2, 3)])
+def test_fewer_than_k_shares_are_consistent_with_every_secret_byte(threshold, count):
+    """k-1 real shares leave all 256 values of every secret byte equally possible.
+
+    For each candidate value there is exactly one value of the missing share that completes the
+    k-1 fixed shares to that secret, so the fixed shares alone favour no value at all.
+    """
+    secret = secrets.token_bytes(8)
+    pieces = shamir.split(secret, threshold, count)
+    fixed = pieces[: threshold - 1]
+    missing_x = pieces[threshold - 1][0]
+    for position in range(len(secret)):
+        reached = _secrets_reachable(fixed, missing_x, position)
+        assert sorted(reached) == list(range(256)), f"byte {position}: some secret values are impossible"
+        # and the real missing share is the one that leads to the real secret byte
+        assert reached[pieces[threshold - 1][1][position]] == secret[position]
+
+
+def _chi_square_uniform(values: bytes) -> float:
+    expected = len(values) / 256
+    counts = [0] * 256
+    for value in values:
+        counts[value] += 1
+    return sum((count - expected) ** 2 / expected for count in counts)
+
+
+@pytest.mark.parametrize("threshold, count", [(3, 5), (2, 3)])
+@pytest.mark.parametrize("secret_byte", [0x00, 0xA5])
+def test_fewer_than_k_shares_look_uniform_whatever_the_secret(threshold, count, secret_byte):
+    """What the argument above assumes: the random coefficients make each of k-1 shares uniform.
+
+    A constant secret split byte by byte gives thousands of independent samples; a split with
+    weak coefficients (say, only a few values, or zero) fails this by hundreds of chi-square units.
+    """
+    pieces = shamir.split(bytes([secret_byte]) * 8192, threshold, count)
+    observed = [value for _, value in pieces[: threshold - 1]]
+    if threshold == 3:  # a combination of the two, to see they do not move together
+        observed.append(bytes(a ^ b for a, b in zip(*observed)))
+    for values in observed:
+        # 255 degrees of freedom: mean 255, sd ~22.6; 400 is beyond 6 sd
+        assert _chi_square_uniform(values) < 400
+
+
 def test_shares_do_not_contain_the_secret():
     secret = secrets.token_bytes(32)
     for _, value in shamir.split(secret, 2, 3):

@@ -16,7 +16,7 @@ def main(home: str, ready: Any) -> None:
     manager = WorkspaceManager(Path(home), actor="crash-writer")
     ws = manager.open("default", create=True)
     if Keystore.exists(ws.keystore_path):
-        ks = Keystore.open(ws.keystore_path, passphrase=PASSPHRASE, on_event=ws.audit_hook)
+        ks = ws.open_keystore(passphrase=PASSPHRASE)  # reconciles the audit log with the keystore
     else:
         ks = Keystore.create(ws.keystore_path, passphrase=PASSPHRASE, kdf=KdfParams.FAST, on_event=ws.audit_hook)
     ready.set()

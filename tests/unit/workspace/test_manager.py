@@ -201,3 +201,66 @@ def test_failed_create_leaves_nothing_behind(manager: WorkspaceManager, monkeypa
         manager.create("alpha")
     assert caught.value.code == "workspace"
     assert manager.list() == [] and not manager.exists("alpha")
+
+
+# --- what counts as a workspace, and what deleting one takes with it ------------------------
+
+def test_list_counts_only_folders_prism_made(manager: WorkspaceManager) -> None:
+    manager.create("alpha").close()
+    root = manager.home / "workspaces"
+    (root / "stray").mkdir()  # a valid name, but nothing of a workspace in it
+    (root / "stray" / "notes.txt").write_text("mine")
+    (root / "old-style").mkdir()
+    (root / "old-style" / "workspace.sqlite").write_bytes(b"")  # a store without the marker still counts
+    (root / "marker-is-a-folder").mkdir()
+    (root / "marker-is-a-folder" / "workspace.json").mkdir()
+    assert [i.name for i in manager.list()] == ["alpha", "old-style"]
+    assert not manager.exists("stray") and manager.exists("old-style")
+    with pytest.raises(NotFound):
+        manager.open("stray")
+    with pytest.raises(NotFound):
+        manager.delete("stray")  # never rmtree a folder that is not ours
+    assert (root / "stray" / "notes.txt").read_text() == "mine"
+    with pytest.raises(AlreadyExists, match="is not a Prism workspace"):
+        manager.open("stray", create=True)
+
+
+def _keystore(workspace, *, use_keyring: bool) -> str:
+    from core.keys.keystore import KdfParams, Keystore
+
+    passphrase = None if use_keyring else "pass"
+    with Keystore.create(workspace.keystore_path, passphrase=passphrase, use_keyring=use_keyring,
+                         kdf=KdfParams.FAST) as keystore:
+        return keystore._header.uuid
+
+
+def test_deleting_a_keyring_workspace_removes_its_master_key(manager: WorkspaceManager, memory_keyring) -> None:
+    with manager.create("alpha") as alpha:
+        alpha_id = _keystore(alpha, use_keyring=True)
+    with manager.create("beta") as beta:
+        beta_id = _keystore(beta, use_keyring=True)
+    assert {user for _, user in memory_keyring.secrets} == {f"keystore:{alpha_id}", f"keystore:{beta_id}"}
+    manager.delete("alpha")
+    assert {user for _, user in memory_keyring.secrets} == {f"keystore:{beta_id}"}  # only alpha's went
+    [event] = manager.home_audit.events()
+    assert event.details == {"had_keystore": True, "keyring_secret_removed": True}
+
+
+def test_deleting_a_passphrase_workspace_leaves_the_keyring_alone(manager: WorkspaceManager,
+                                                                   memory_keyring) -> None:
+    memory_keyring.set_password("prism-desktop", "keystore:someone-else", "x")
+    with manager.create("alpha") as alpha:
+        _keystore(alpha, use_keyring=False)
+    manager.delete("alpha")
+    assert list(memory_keyring.secrets) == [("prism-desktop", "keystore:someone-else")]
+    assert manager.home_audit.events()[0].details == {"had_keystore": True}
+
+
+def test_a_damaged_keystore_does_not_stop_the_deletion(manager: WorkspaceManager, memory_keyring, caplog) -> None:
+    with manager.create("alpha") as alpha:
+        _keystore(alpha, use_keyring=True)
+        alpha.keystore_path.write_bytes(b"PRKS damaged")
+    manager.delete("alpha")
+    assert not manager.exists("alpha")
+    assert len(memory_keyring.secrets) == 1  # unknowable which entry was its own: left, and said so
+    assert "cannot read the keystore header" in caplog.text
