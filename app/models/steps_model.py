@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor
 
 from app.resources import icon
 from app.signals import emit
-from core.cocos.lifecycle import Step, StepStatus
+from core.cocos.steps import Step, StepStatus
 
 Index = QModelIndex | QPersistentModelIndex
 

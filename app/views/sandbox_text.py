@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from app.views.inspector_work import most_serious_first
 from app.views.widgets.message_bar import error_text
 from core.attestation.verdict import Status
-from core.cocos.lifecycle import Step, StepStatus
+from core.cocos.steps import Step, StepStatus
 
 if TYPE_CHECKING:
     from app.views.sandbox_work import DemoResult

@@ -39,7 +39,7 @@ from app.views.widgets.busy import BusyIndicator
 from app.views.widgets.drop_table import DataTable
 from app.views.widgets.message_bar import MessageBar
 from app.views.widgets.verdict_banner import VerdictBanner
-from core.cocos.lifecycle import Step, StepStatus
+from core.cocos.steps import Step, StepStatus
 from core.errors import PrismError
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 # the demo's participant, computation and policy are defined once, for `prism demo` and this view
 from core.cocos.demo import DemoParty, prepare_party, sandbox_policy, sandbox_trust
-from core.cocos.lifecycle import Step, StepStatus
+from core.cocos.steps import Step, StepStatus
 from core.errors import PrismError
 
 if TYPE_CHECKING:

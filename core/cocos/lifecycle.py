@@ -19,7 +19,6 @@ import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +32,7 @@ from core.cocos.computation import Computation
 from core.cocos.cvms_server import ComputationRecord, CvmsServer
 from core.cocos.errors import HashMismatch
 from core.cocos.manager_client import CreatedVm, ManagerClient, VmSpec
+from core.cocos.steps import Step, StepStatus  # re-exported: callers import them from here too
 from core.errors import BadInput, PrismError, Refused
 
 if TYPE_CHECKING:
@@ -59,19 +59,6 @@ class HashNotEnforced(Refused):
     """The agent accepted a file whose hash is not the manifest's: its result cannot be trusted."""
 
     code = "agent-hash-not-enforced"
-
-
-class StepStatus(str, Enum):
-    STARTED = "started"
-    OK = "ok"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    name: str
-    status: StepStatus
-    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
