@@ -299,6 +299,8 @@ def test_callers_keep_their_modes(tmp_path, strict_umask):
     from app.files import write_file
     from core.keys.fileio import atomic_write as keys_write
 
+    (tmp_path / "pub").mkdir()  # the CLI writes into folders that exist; it creates none
+    (tmp_path / "priv").mkdir()
     write_public_file(tmp_path / "pub" / "cert.pem", b"c")
     write_private_file(tmp_path / "priv" / "key.pem", b"k")
     write_file(tmp_path / "shared.der", b"d")
