@@ -105,10 +105,10 @@ async def _run(app: QApplication, args: argparse.Namespace) -> int:
     try:
         # the window paints first; core (SQLAlchemy, cryptography) loads in a worker meanwhile
         window = _make_window(app, session, args.view, show=not args.smoke)
-        if args.at is not None:
-            window.inspector_view.set_time(args.at)
         if not args.smoke:
             await _first_paint(window)  # so the import below does not compete with it for the GIL
+        if args.at is not None:  # after the paint: the inspector is built on first use
+            window.inspector_view.set_time(args.at)
         _open_evidence(window, args.evidence)
         await _open_workspace(session, args)
         if args.smoke:
@@ -183,6 +183,7 @@ async def _smoke(session: Session, window: MainWindow) -> int:
 
     count = await asyncio.to_thread(session.count_events)
     state = await asyncio.to_thread(session.keystore_state)
+    window.build_views()  # the views are built on first use; the self-check builds them all
     try:
         await wait_until(lambda: not pending_tasks(), timeout=SMOKE_SETTLE_S)
     except TimeoutError:
@@ -202,8 +203,7 @@ def _make_window(app: QApplication, session: Session, view: str, *, show: bool =
     from app.views.main_window import MainWindow
 
     app.setWindowIcon(icon("prism-desktop"))
-    window = MainWindow(session)
-    window.show_view(view)
+    window = MainWindow(session, view=view)  # builds only that view before the first paint
     if show:
         window.show()
     return window
@@ -217,7 +217,9 @@ def _open_evidence(window: MainWindow, files: list[str]) -> None:
 async def _screenshot(window: MainWindow, target: Path) -> int:
     from app.asyncio_support import pending_tasks, wait_until
 
-    # let the views' first loads and the chain check finish, then give Qt time to paint
+    # the state below reads every view: build them all, let their first loads and the chain check
+    # finish, then give Qt time to paint
+    window.build_views()
     await wait_until(lambda: not pending_tasks(), timeout=30)
     await asyncio.sleep(SCREENSHOT_SETTLE_S)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,8 @@ import pytest
 from PySide6.QtWidgets import QDialogButtonBox
 
 from app.asyncio_support import wait_until
-from app.views.main_window import MainWindow
+from app.signals import emit
+from app.views.main_window import VIEW_KEYS, MainWindow
 from app.views.unlock_dialog import UnlockDialog
 from tests.gui.helpers import PASSPHRASE, answer_message_box, answer_text, dialog_gone, next_dialog
 
@@ -97,7 +98,7 @@ def test_switching_workspace_locks_and_reloads(window, session, arun):
         window.workspace_bar.reload()
         await wait_until(lambda: window.keys_view.model.rowCount() == 1)
         combo = window.workspace_bar.combo
-        combo.activated.emit(combo.findText("other"))
+        emit(combo.activated, combo.findText("other"))
         assert session.workspace_name == "other" and session.is_locked
         assert window.keys_view.model.rowCount() == 0
         assert window.keys_view.stack.currentWidget() is window.keys_view.locked_panel
@@ -118,3 +119,62 @@ def test_keyring_keystore_unlocks_without_asking(window, session, arun):
 
     arun(body())
     assert window.lock_label.text() == "Keystore: unlocked"
+
+
+def test_views_are_built_when_first_shown(window):
+    assert set(window.views) == {"keys"}  # only the view selected at start
+    assert window.stack.count() == len(VIEW_KEYS)
+    assert window.stack.currentWidget() is window.views["keys"]
+    window.sidebar.setCurrentRow(VIEW_KEYS.index("sandbox"))
+    assert set(window.views) == {"keys", "sandbox"}
+    assert type(window.views["sandbox"]).__name__ == "SandboxView"
+    assert window.stack.currentWidget() is window.views["sandbox"] is window.sandbox_view
+    assert window.stack.indexOf(window.sandbox_view) == VIEW_KEYS.index("sandbox")
+    window.show_view("keys")  # shown again: the same view, not a new one
+    assert window.stack.currentWidget() is window.views["keys"] and len(window.views) == 2
+
+
+def test_view_properties_build_on_access_in_sidebar_order(window):
+    collateral = window.collateral_view  # asked for, not shown
+    assert "collateral" in window.views and "audit" not in window.views
+    assert window.current_view == "keys" and window.stack.currentWidget() is window.keys_view
+    assert window.collateral_view is collateral
+    window.build_views()
+    assert set(window.views) == set(VIEW_KEYS) and window.stack.count() == len(VIEW_KEYS)
+    assert [window.stack.indexOf(window.views[key]) for key in VIEW_KEYS] == list(range(len(VIEW_KEYS)))
+    assert [type(window.views[key]).__name__ for key in VIEW_KEYS] == [
+        "KeysView", "CertificatesView", "AuditView", "InspectorView", "CollateralView", "SandboxView"]
+
+
+def test_the_view_chosen_at_start_is_the_only_one_built(unexpected, qtbot, session):
+    window = MainWindow(session, view="inspector")
+    qtbot.addWidget(window)
+    assert set(window.views) == {"inspector"} and window.current_view == "inspector"
+    assert window.stack.currentWidget() is window.inspector_view
+    assert window.sidebar.currentItem().text() == "Attestation"
+
+
+def test_a_lazily_built_locked_panel_still_asks_to_unlock(window, arun):
+    async def body():
+        window.certificates_view.locked_panel.button.click()
+        dialog = await next_dialog(UnlockDialog)
+        assert window.unlock_dialog is dialog
+        dialog.reject()
+        await dialog_gone(dialog)
+
+    arun(body())
+    assert window.unlock_dialog is None
+
+
+def test_status_bar_checks_the_chain_before_the_audit_view_exists(window, session, arun):
+    assert window.chain_label.text() == "Audit chain: not checked yet"
+    session.create_keystore(PASSPHRASE)  # an audited change
+
+    async def body():
+        await wait_until(lambda: window.chain_label.text().startswith("Audit chain intact"))
+
+    arun(body())
+    assert "audit" not in window.views
+    banner = window.audit_view.banner  # built now: it checks the chain itself from here on
+    arun(wait_until(lambda: banner.state == "ok"))
+    assert banner.label.text() == window.chain_label.text() == "Audit chain intact (2 events)"
