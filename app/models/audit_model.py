@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex
+
+from app.models.table_base import OBJECT_ROLE, Index, RowTableModel
 
 if TYPE_CHECKING:
     from core.workspace.audit import AuditLog, AuditRecord
 
-Index = QModelIndex | QPersistentModelIndex
-
 COL_SEQ, COL_TIME, COL_ACTOR, COL_ACTION, COL_SUBJECT, COL_DETAILS = range(6)
 HEADERS = ("#", "Time", "Actor", "Action", "Subject", "Details")
-RecordRole = Qt.ItemDataRole.UserRole + 1
+RecordRole = OBJECT_ROLE
 DEFAULT_PAGE = 200
 
 
@@ -29,13 +29,14 @@ def details_text(details: dict) -> str:
                      for key, value in sorted(details.items()))
 
 
-class AuditModel(QAbstractTableModel):
+class AuditModel(RowTableModel["AuditRecord"]):
+    HEADERS = HEADERS
+
     def __init__(self, audit: AuditLog | None = None, *, page_size: int = DEFAULT_PAGE,
                  parent: Any = None) -> None:
         super().__init__(parent)
         self._audit = audit
         self.page_size = page_size
-        self._rows: list[AuditRecord] = []
         self._total = 0
         self._text: str | None = None
         self._action_prefix: str | None = None
@@ -59,12 +60,9 @@ class AuditModel(QAbstractTableModel):
 
     def refresh(self) -> None:
         """Forget loaded pages and load the first one again (after new events or a filter)."""
-        self.beginResetModel()
-        self._rows = []
         self._total = 0 if self._audit is None else self._audit.count(
             action_prefix=self._action_prefix, text=self._text)
-        self._rows = self._page(0)
-        self.endResetModel()
+        self.set_rows(self._page(0))
 
     def _page(self, offset: int) -> list[AuditRecord]:
         if self._audit is None or offset >= self._total:
@@ -73,9 +71,9 @@ class AuditModel(QAbstractTableModel):
                                   action_prefix=self._action_prefix, text=self._text)
 
     def record(self, row: int) -> AuditRecord:
-        return self._rows[row]
+        return self.row(row)
 
-    # --- Qt model API ----------------------------------------------------------------------
+    # --- paging (Qt asks when the view scrolls near the end) -------------------------------
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008 - Qt's signature
         return not parent.isValid() and len(self._rows) < self._total
@@ -87,38 +85,11 @@ class AuditModel(QAbstractTableModel):
         if not page:
             self._total = len(self._rows)  # the log shrank under us; stop asking
             return
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
-        self._rows.extend(page)
-        self.endInsertRows()
+        self.append_rows(page)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    # --- cells -----------------------------------------------------------------------------
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(HEADERS)):
-            return HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        record = self._rows[index.row()]
-        if role == RecordRole:
-            return record
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(record, index.column())
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == COL_DETAILS:
-            return json.dumps(record.details, indent=2, sort_keys=True)
-        return None
-
-    @staticmethod
-    def _display(record: AuditRecord, column: int) -> str | int | None:
+    def display(self, record: AuditRecord, column: int) -> str | int | None:
         if column == COL_SEQ:
             return record.seq
         if column == COL_TIME:
@@ -132,3 +103,6 @@ class AuditModel(QAbstractTableModel):
         if column == COL_DETAILS:
             return details_text(record.details)
         return None
+
+    def tooltip(self, record: AuditRecord, column: int) -> str | None:
+        return json.dumps(record.details, indent=2, sort_keys=True) if column == COL_DETAILS else None

@@ -7,21 +7,20 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 
+from app.models.table_base import OBJECT_ROLE, RowTableModel
 from app.resources import icon
 from app.signals import emit
 
 if TYPE_CHECKING:
     from core.attestation.collateral import CollateralItem
 
-Index = QModelIndex | QPersistentModelIndex
-
 # status first: whether anything needs attention is what people look for
 COL_STATUS, COL_KIND, COL_KEY, COL_UNTIL, COL_AGE, COL_FETCHED, COL_SOURCE = range(7)
 HEADERS = ("Status", "Kind", "Key", "Valid until / next update", "Age", "Fetched (UTC)", "Source")
-ItemRole = Qt.ItemDataRole.UserRole + 1
+ItemRole = OBJECT_ROLE
 SortRole = Qt.ItemDataRole.UserRole + 2
 
 FRESH, EXPIRES_SOON, EXPIRED = "fresh", "expires soon", "expired"
@@ -95,17 +94,17 @@ def source_text(url: str) -> str:
     return _KNOWN_HOSTS.get(host, host)
 
 
-class CollateralModel(QAbstractTableModel):
+class CollateralModel(RowTableModel["CollateralItem"]):
+    HEADERS = HEADERS
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[CollateralItem] = []
         self.at = datetime.now(timezone.utc)
 
-    def set_rows(self, rows: Sequence[CollateralItem], at: datetime) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
+    def set_rows(self, rows: Sequence[CollateralItem], at: datetime) -> None:  # type: ignore[override]
+        # the time travels with the rows: a view repaints both in the one reset
         self.at = _utc(at)
-        self.endResetModel()
+        super().set_rows(rows)
 
     def set_time(self, at: datetime) -> None:
         """Judge ages and expiry at ``at``; only the time-dependent cells change."""
@@ -115,16 +114,13 @@ class CollateralModel(QAbstractTableModel):
                 emit(self.dataChanged, self.index(0, column), self.index(len(self._rows) - 1, column))
 
     def item(self, row: int) -> CollateralItem:
-        return self._rows[row]
+        return self.row(row)
 
     def items(self) -> list[CollateralItem]:
-        return list(self._rows)
+        return self.rows()
 
     def row_of(self, kind: str, key: str) -> int:
-        for row, item in enumerate(self._rows):
-            if (item.kind, item.key) == (kind, key):
-                return row
-        return -1
+        return self.find_row(lambda item: (item.kind, item.key) == (kind, key))
 
     def counts(self) -> dict[str, int]:
         out = {FRESH: 0, EXPIRES_SOON: 0, EXPIRED: 0}
@@ -132,37 +128,7 @@ class CollateralModel(QAbstractTableModel):
             out[status_of(item, self.at)] += 1
         return out
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(HEADERS)):
-            return HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        item = self._rows[index.row()]
-        column = index.column()
-        if role == ItemRole:
-            return item
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(item, column)
-        if role == SortRole:
-            return self._sort_key(item, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(item, column)
-        if column == COL_STATUS:
-            return self._status_style(item, role)
-        return None
-
-    def _display(self, item: CollateralItem, column: int) -> str | None:
+    def display(self, item: CollateralItem, column: int) -> str | None:
         from core.attestation.collateral.items import kind_name
 
         if column == COL_KIND:
@@ -181,15 +147,22 @@ class CollateralModel(QAbstractTableModel):
             return status_of(item, self.at)
         return None
 
+    def role_data(self, item: CollateralItem, column: int, role: int) -> Any:
+        if role == SortRole:
+            return self._sort_key(item, column)
+        if column == COL_STATUS:
+            return self._status_style(item, role)
+        return None
+
     def _sort_key(self, item: CollateralItem, column: int) -> Any:
         # times sort as times, not as their text ("10 days" after "9 days")
         if column in (COL_FETCHED, COL_AGE):
             return item.fetched_at.timestamp() * (-1 if column == COL_AGE else 1)
         if column in (COL_UNTIL, COL_STATUS):
             return item.not_after.timestamp() if item.not_after else float("inf")
-        return self._display(item, column)
+        return self.display(item, column)
 
-    def _tooltip(self, item: CollateralItem, column: int) -> str | None:
+    def tooltip(self, item: CollateralItem, column: int) -> str | None:
         if column == COL_SOURCE:
             return item.source_url
         if column == COL_KEY:

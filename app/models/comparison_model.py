@@ -2,64 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFontDatabase
 
-from app.models.checks_model import STATUS_COLOURS, STATUS_TEXT, CheckRole
+# CheckRole is re-exported: a row's Check is there, as in ChecksModel
+from app.models.checks_model import STATUS_COLOURS, STATUS_TEXT, CheckRole  # noqa: F401
+from app.models.table_base import RowTableModel
 from core.attestation.verdict import Check
-
-Index = QModelIndex | QPersistentModelIndex
 
 COL_ID, COL_STATUS, COL_EXPECTED, COL_ACTUAL = range(4)
 HEADERS = ("Check", "Result", "Expected (policy)", "Actual (evidence)")
 EMPTY = "—"
 
 
-class ComparisonModel(QAbstractTableModel):
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[Check] = []
-
-    def set_rows(self, rows: Sequence[Check]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+class ComparisonModel(RowTableModel[Check]):
+    HEADERS = HEADERS
 
     def check(self, row: int) -> Check:
-        return self._rows[row]
+        return self.row(row)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(HEADERS)):
-            return HEADERS[section]
+    def display(self, check: Check, column: int) -> str | None:
+        if column == COL_ID:
+            return check.id
+        if column == COL_STATUS:
+            return STATUS_TEXT[check.status]
+        if column == COL_EXPECTED:
+            return check.expected or EMPTY
+        if column == COL_ACTUAL:
+            return check.actual or EMPTY
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        check = self._rows[index.row()]
-        column = index.column()
-        if role == CheckRole:
-            return check
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            if column == COL_ID:
-                return check.id if role == Qt.ItemDataRole.DisplayRole else check.explanation
-            if column == COL_STATUS:
-                return STATUS_TEXT[check.status]
-            if column == COL_EXPECTED:
-                return check.expected or EMPTY
-            if column == COL_ACTUAL:
-                return check.actual or EMPTY
+    def tooltip(self, check: Check, column: int) -> str | None:
+        # the id column explains the check; the others repeat their (possibly elided) text
+        return check.explanation if column == COL_ID else self.display(check, column)
+
+    def role_data(self, check: Check, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and column == COL_STATUS:
             return QColor(STATUS_COLOURS[check.status])
         if role == Qt.ItemDataRole.FontRole and column in (COL_EXPECTED, COL_ACTUAL):

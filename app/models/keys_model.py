@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
+
+from app.models.table_base import OBJECT_ROLE, RowTableModel
 
 if TYPE_CHECKING:
     from core.keys.keystore import KeyEntry
 
-Index = QModelIndex | QPersistentModelIndex
-
 COL_NAME, COL_TYPE, COL_FINGERPRINT, COL_CREATED, COL_LABEL = range(5)
 HEADERS = ("Name", "Type", "Fingerprint (SHA-256)", "Created", "Label / purpose")
-EntryRole = Qt.ItemDataRole.UserRole + 1
+EntryRole = OBJECT_ROLE
 
 TYPE_NAMES = {"rsa": "RSA-4096", "ecdsa-p256": "ECDSA P-256", "ecdsa-p384": "ECDSA P-384",
               "ed25519": "Ed25519"}
@@ -31,55 +30,16 @@ def type_name(key_type: Any) -> str:
     return TYPE_NAMES.get(str(value), str(value))
 
 
-class KeysModel(QAbstractTableModel):
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[KeyEntry] = []
-
-    def set_rows(self, rows: Sequence[KeyEntry]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+class KeysModel(RowTableModel["KeyEntry"]):
+    HEADERS = HEADERS
 
     def entry(self, row: int) -> KeyEntry:
-        return self._rows[row]
+        return self.row(row)
 
     def row_of(self, name: str) -> int:
-        for row, entry in enumerate(self._rows):
-            if entry.name == name:
-                return row
-        return -1
+        return self.find_row(lambda entry: entry.name == name)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(HEADERS)):
-            return HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        entry = self._rows[index.row()]
-        column = index.column()
-        if role == EntryRole:
-            return entry
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(entry, column)
-        if role == Qt.ItemDataRole.ToolTipRole and column == COL_FINGERPRINT:
-            return entry.fingerprint
-        if role == Qt.ItemDataRole.UserRole and column == COL_CREATED:
-            return entry.created_at.timestamp()  # sortable value
-        return None
-
-    @staticmethod
-    def _display(entry: KeyEntry, column: int) -> str | None:
+    def display(self, entry: KeyEntry, column: int) -> str | None:
         if column == COL_NAME:
             return entry.name
         if column == COL_TYPE:
@@ -91,4 +51,12 @@ class KeysModel(QAbstractTableModel):
         if column == COL_LABEL:
             parts = [part for part in (entry.label, entry.purpose) if part]
             return " · ".join(parts)
+        return None
+
+    def tooltip(self, entry: KeyEntry, column: int) -> str | None:
+        return entry.fingerprint if column == COL_FINGERPRINT else None
+
+    def role_data(self, entry: KeyEntry, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.UserRole and column == COL_CREATED:
+            return entry.created_at.timestamp()  # sortable value
         return None

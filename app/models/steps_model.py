@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
+from app.models.table_base import OBJECT_ROLE, RowTableModel
 from app.resources import icon
-from app.signals import emit
 from core.cocos.steps import Step, StepStatus
-
-Index = QModelIndex | QPersistentModelIndex
 
 COL_STATUS, COL_NAME, COL_DETAIL = range(3)
 HEADERS = ("Status", "Step", "Detail")
-StepRole = Qt.ItemDataRole.UserRole + 1
+StepRole = OBJECT_ROLE
 
 STATUS_TEXT = {StepStatus.STARTED: "Running…", StepStatus.OK: "OK", StepStatus.FAILED: "FAILED"}
 STATUS_COLOURS = {StepStatus.STARTED: "#1c3d7a", StepStatus.OK: "#1a7f4b", StepStatus.FAILED: "#b3261e"}
@@ -40,33 +38,26 @@ def step_title(name: str) -> str:
     return STEP_TITLES.get(name, name)
 
 
-class StepsModel(QAbstractTableModel):
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[Step] = []
+class StepsModel(RowTableModel[Step]):
+    HEADERS = HEADERS
 
     def clear(self) -> None:
-        self.beginResetModel()
-        self._rows = []
-        self.endResetModel()
+        self.set_rows([])
 
     def steps(self) -> list[Step]:
-        return list(self._rows)
+        return self.rows()
 
     def step(self, row: int) -> Step:
-        return self._rows[row]
+        return self.row(row)
 
     def add_step(self, step: Step) -> int:
         """Record ``step``: the end of a running step updates its row, anything else appends one."""
         row = self._running_row(step.name) if step.status is not StepStatus.STARTED else -1
         if row >= 0:
-            self._rows[row] = step
-            emit(self.dataChanged, self.index(row, 0), self.index(row, len(HEADERS) - 1))
+            self.update_row(row, step)
             return row
         row = len(self._rows)
-        self.beginInsertRows(QModelIndex(), row, row)
-        self._rows.append(step)
-        self.endInsertRows()
+        self.append_rows([step])
         return row
 
     def _running_row(self, name: str) -> int:
@@ -75,43 +66,22 @@ class StepsModel(QAbstractTableModel):
                 return row
         return -1
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(HEADERS)):
-            return HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        step = self._rows[index.row()]
-        column = index.column()
-        if role == StepRole:
-            return step
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(step, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return step.detail or step.name if column == COL_DETAIL else step.name
-        if column == COL_STATUS:
-            if role == Qt.ItemDataRole.ForegroundRole:
-                return QColor(STATUS_COLOURS[step.status])
-            if role == Qt.ItemDataRole.DecorationRole:
-                return icon(STATUS_ICONS[step.status])
-        return None
-
-    @staticmethod
-    def _display(step: Step, column: int) -> str | None:
+    def display(self, step: Step, column: int) -> str | None:
         if column == COL_STATUS:
             return STATUS_TEXT[step.status]
         if column == COL_NAME:
             return step_title(step.name)
         if column == COL_DETAIL:
             return step.detail
+        return None
+
+    def tooltip(self, step: Step, column: int) -> str | None:
+        return step.detail or step.name if column == COL_DETAIL else step.name
+
+    def role_data(self, step: Step, column: int, role: int) -> Any:
+        if column == COL_STATUS:
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QColor(STATUS_COLOURS[step.status])
+            if role == Qt.ItemDataRole.DecorationRole:
+                return icon(STATUS_ICONS[step.status])
         return None

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
+
+from app.models.table_base import OBJECT_ROLE, RowTableModel
 
 if TYPE_CHECKING:
     from core.attestation.snp.policy import SnpPolicy
     from core.attestation.snp.report import AttestationReport
 
-Index = QModelIndex | QPersistentModelIndex
-
 COL_COMPONENT, COL_REPORTED, COL_CURRENT, COL_COMMITTED, COL_LAUNCH, COL_MINIMUM, COL_RESULT = range(7)
 HEADERS = ("Component", "Reported", "Current", "Committed", "Launch", "Policy minimum", "Result")
-RowRole = Qt.ItemDataRole.UserRole + 1
+RowRole = OBJECT_ROLE
 TITLES = {"fmc": "FMC", "bootloader": "Boot loader", "tee": "TEE (PSP OS)", "snp": "SNP firmware",
           "microcode": "Microcode"}
 RESULT_COLOURS = {"meets": "#1a7f4b", "below": "#b3261e", "none": "#5b6577"}
@@ -55,48 +54,19 @@ def tcb_rows(report: AttestationReport, policy: SnpPolicy | None) -> list[TcbRow
                    minimum.get(name), launch_min.get(name)) for name, value in reported.items()]
 
 
-class TcbModel(QAbstractTableModel):
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[TcbRow] = []
+def result_style(result: str, role: int, is_result: bool, is_number: bool) -> Any:
+    """How both TCB tables (SNP and TDX) style a cell: the result in its colour, numbers centred."""
+    if role == Qt.ItemDataRole.ForegroundRole and is_result:
+        return QColor(RESULT_COLOURS[result])
+    if role == Qt.ItemDataRole.TextAlignmentRole and is_number:
+        return int(Qt.AlignmentFlag.AlignCenter)
+    return None
 
-    def set_rows(self, rows: Sequence[TcbRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
 
-    def row(self, row: int) -> TcbRow:
-        return self._rows[row]
+class TcbModel(RowTableModel[TcbRow]):
+    HEADERS = HEADERS
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(HEADERS)):
-            return HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        if role == RowRole:
-            return row
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, index.column())
-        if role == Qt.ItemDataRole.ForegroundRole and index.column() == COL_RESULT:
-            return QColor(RESULT_COLOURS[row.result])
-        if role == Qt.ItemDataRole.TextAlignmentRole and COL_REPORTED <= index.column() <= COL_MINIMUM:
-            return int(Qt.AlignmentFlag.AlignCenter)
-        return None
-
-    @staticmethod
-    def _display(row: TcbRow, column: int) -> str | None:
+    def display(self, row: TcbRow, column: int) -> str | None:
         if column == COL_COMPONENT:
             return TITLES.get(row.component, row.component)
         values = {COL_REPORTED: row.reported, COL_CURRENT: row.current,
@@ -110,3 +80,6 @@ class TcbModel(QAbstractTableModel):
         if column == COL_RESULT:
             return RESULT_TEXT[row.result]
         return None
+
+    def role_data(self, row: TcbRow, column: int, role: int) -> Any:
+        return result_style(row.result, role, column == COL_RESULT, COL_REPORTED <= column <= COL_MINIMUM)

@@ -10,16 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor
-
-from app.models.tcb_model import RESULT_COLOURS, RESULT_TEXT
-
-Index = QModelIndex | QPersistentModelIndex
+from app.models.table_base import OBJECT_ROLE, RowTableModel
+from app.models.tcb_model import RESULT_TEXT, result_style
 
 COL_COMPONENT, COL_REPORTED, COL_MINIMUM, COL_LEVEL, COL_RESULT = range(5)
 HEADERS = ("Component", "Reported", "Policy minimum", "TCB level", "Result")
-RowRole = Qt.ItemDataRole.UserRole + 1
+RowRole = OBJECT_ROLE
 # a TDX 1.5+ module puts its own SVN and minor version in bytes 0 and 1; Intel judges those by
 # tdxModuleIdentities, so the platform level's components apply from byte 2 on (as in matching)
 MODULE_BYTES = {0: "TDX module SVN", 1: "TDX module minor version"}
@@ -59,48 +55,10 @@ def tdx_tcb_rows(tee_tcb_svn: bytes, policy_minimum: bytes | None,
     return rows
 
 
-class TdxTcbModel(QAbstractTableModel):
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[TdxTcbRow] = []
+class TdxTcbModel(RowTableModel[TdxTcbRow]):
+    HEADERS = HEADERS
 
-    def set_rows(self, rows: Sequence[TdxTcbRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row(self, row: int) -> TdxTcbRow:
-        return self._rows[row]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(HEADERS)):
-            return HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        if role == RowRole:
-            return row
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, index.column())
-        if role == Qt.ItemDataRole.ForegroundRole and index.column() == COL_RESULT:
-            return QColor(RESULT_COLOURS[row.result])
-        if role == Qt.ItemDataRole.TextAlignmentRole and COL_REPORTED <= index.column() <= COL_LEVEL:
-            return int(Qt.AlignmentFlag.AlignCenter)
-        return None
-
-    @staticmethod
-    def _display(row: TdxTcbRow, column: int) -> str | None:
+    def display(self, row: TdxTcbRow, column: int) -> str | None:
         if column == COL_COMPONENT:
             return row.component
         if column == COL_REPORTED:
@@ -112,3 +70,6 @@ class TdxTcbModel(QAbstractTableModel):
         if column == COL_RESULT:
             return RESULT_TEXT[row.result]
         return None
+
+    def role_data(self, row: TdxTcbRow, column: int, role: int) -> Any:
+        return result_style(row.result, role, column == COL_RESULT, COL_REPORTED <= column <= COL_LEVEL)

@@ -96,3 +96,49 @@ def test_audit_model_without_source_is_empty(qtmodeltester):
     model = AuditModel(None)
     qtmodeltester.check(model)
     assert model.rowCount() == 0 and model.total == 0 and not model.canFetchMore(QModelIndex())
+
+
+def test_row_table_base_replaces_updates_and_appends_rows(qtmodeltester, qtbot):
+    from app.models.table_base import OBJECT_ROLE, RowTableModel
+
+    class Pairs(RowTableModel[tuple[str, int]]):
+        HEADERS = ("Name", "Count")
+
+        def display(self, value: tuple[str, int], column: int) -> str | None:
+            return value[0] if column == 0 else str(value[1])
+
+        def tooltip(self, value: tuple[str, int], column: int) -> str | None:
+            return f"{value[0]} has {value[1]}" if column == 1 else None
+
+    model = Pairs()
+    with qtbot.waitSignal(model.modelReset):
+        model.set_rows([("a", 1), ("b", 2), ("c", 3)])
+    qtmodeltester.check(model)
+    assert (model.rowCount(), model.columnCount()) == (3, 2)
+    assert model.headerData(1, Qt.Orientation.Horizontal) == "Count"
+    assert model.headerData(2, Qt.Orientation.Horizontal) is None
+    assert model.headerData(0, Qt.Orientation.Vertical) is None
+    assert model.index(1, 1).data() == "2" and model.index(1, 0).data(OBJECT_ROLE) == ("b", 2)
+    assert model.index(1, 1).data(Qt.ItemDataRole.ToolTipRole) == "b has 2"
+    assert model.index(1, 0).data(Qt.ItemDataRole.ToolTipRole) is None
+    assert model.index(1, 0).data(Qt.ItemDataRole.ForegroundRole) is None
+    assert model.find_row(lambda v: v[0] == "c") == 2 and model.find_row(lambda v: v[0] == "z") == -1
+
+    copy = model.rows()
+    copy.clear()  # a copy: the model keeps its rows
+    assert model.rowCount() == 3
+
+    changed: list[tuple[int, int, int, int]] = []
+    model.dataChanged.connect(lambda a, b, _roles=None: changed.append((a.row(), a.column(), b.row(), b.column())))
+    reset: list[bool] = []
+    model.modelReset.connect(lambda: reset.append(True))
+    model.update_row(1, ("b", 20))
+    assert changed == [(1, 0, 1, 1)] and not reset  # one row repainted, no reset
+    assert model.row(1) == ("b", 20) and model.index(1, 1).data() == "20"
+
+    with qtbot.waitSignal(model.rowsInserted) as inserted:
+        model.append_rows([("d", 4), ("e", 5)])
+    assert inserted.args[1:] == [3, 4]
+    model.append_rows([])  # nothing to insert: no signal, no change
+    assert model.rowCount() == 5 and model.row(4) == ("e", 5) and not reset
+    qtmodeltester.check(model)
